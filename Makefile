@@ -1,0 +1,48 @@
+# nri-audit — run `make` or `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BUILD_DIR ?= build
+FUZZTIME  ?= 5s
+BENCHTIME ?= 1s
+# cgo is needed by the journal reader (sdjournal) and the Fluent Bit plugin.
+export CGO_ENABLED ?= 1
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build the nri-audit command into build/
+	@mkdir -p $(BUILD_DIR)
+	$(GO) build -trimpath -o $(BUILD_DIR)/nri-audit ./cmd/nri-audit
+
+.PHONY: test
+test: ## vet, all tests with -race, and a short run of every fuzz target
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+.PHONY: fuzz-smoke
+fuzz-smoke: ## run every fuzz target for FUZZTIME (default 5s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for t in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/nri-audit-fuzz.log 2>&1 || { cat /tmp/nri-audit-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+.PHONY: bench
+bench: ## run the benchmarks (BENCHTIME=1s)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: clean
+clean: ## remove build outputs
+	rm -rf $(BUILD_DIR)

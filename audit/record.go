@@ -1,0 +1,112 @@
+package audit
+
+import (
+	"time"
+)
+
+// Kind is the JSON type of a record value.
+type Kind uint8
+
+const (
+	// String is a JSON string; every nri_* value from a line is one.
+	String Kind = iota
+	// Strings is a JSON array of strings.
+	Strings
+	// Bool is a JSON boolean (only nri_removal uses it).
+	Bool
+)
+
+// Field is one key of a document. Exactly one of Str, Strs or Bool is
+// meaningful, according to Kind.
+type Field struct {
+	Key  string
+	Kind Kind
+	Str  string
+	Strs []string
+	Bool bool
+}
+
+// IDSize is the number of bytes of a document id before base64url encoding.
+const IDSize = 20
+
+// Record is one Elasticsearch document: @timestamp plus ordered fields.
+// It is built in place and reused (Reset) so the hot path does not allocate;
+// strings it holds may point into the entry it was built from, so a Record
+// must be encoded before that entry is released.
+type Record struct {
+	// Timestamp becomes @timestamp (always written in UTC, 9 fractional digits).
+	Timestamp time.Time
+	// ID is the deterministic document id (see parser.Builder).
+	ID [IDSize]byte
+	// Fields holds the document keys in output order; keys are unique.
+	Fields []Field
+
+	strs []string // arena for Strings values, reused across Reset
+}
+
+// Reset empties the record, keeping its buffers.
+func (r *Record) Reset() {
+	r.Timestamp = time.Time{}
+	r.ID = [IDSize]byte{}
+	clear(r.Fields)
+	r.Fields = r.Fields[:0]
+	clear(r.strs)
+	r.strs = r.strs[:0]
+}
+
+// AddString appends a string field. The caller guarantees key uniqueness.
+func (r *Record) AddString(key, value string) {
+	r.Fields = append(r.Fields, Field{Key: key, Kind: String, Str: value})
+}
+
+// AddStrings appends an array-of-strings field, copying values into the
+// record's arena so the caller may reuse its slice.
+func (r *Record) AddStrings(key string, values ...string) {
+	start := len(r.strs)
+	r.strs = append(r.strs, values...)
+	r.Fields = append(r.Fields, Field{Key: key, Kind: Strings, Strs: r.strs[start:len(r.strs):len(r.strs)]})
+}
+
+// AddBool appends a boolean field.
+func (r *Record) AddBool(key string, value bool) {
+	r.Fields = append(r.Fields, Field{Key: key, Kind: Bool, Bool: value})
+}
+
+// Index returns the position of key in Fields, or -1.
+func (r *Record) Index(key string) int {
+	for i := range r.Fields {
+		if r.Fields[i].Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// Get returns the field named key.
+func (r *Record) Get(key string) (Field, bool) {
+	if i := r.Index(key); i >= 0 {
+		return r.Fields[i], true
+	}
+	return Field{}, false
+}
+
+// GetString returns the value of a String field, "" and false otherwise.
+func (r *Record) GetString(key string) (string, bool) {
+	f, ok := r.Get(key)
+	if !ok || f.Kind != String {
+		return "", false
+	}
+	return f.Str, true
+}
+
+// Delete removes the field named key, keeping the order of the others.
+func (r *Record) Delete(key string) bool {
+	i := r.Index(key)
+	if i < 0 {
+		return false
+	}
+	copy(r.Fields[i:], r.Fields[i+1:])
+	r.Fields[len(r.Fields)-1] = Field{}
+	r.Fields = r.Fields[:len(r.Fields)-1]
+	return true
+}

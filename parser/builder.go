@@ -1,0 +1,501 @@
+package parser
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nri-audit/nri-audit/audit"
+)
+
+// Mode selects which parsed lines become documents.
+type Mode string
+
+// Modes. Lines whose MESSAGE cannot be parsed are shipped in every mode
+// (with nri_parse_error): bad input is never dropped.
+const (
+	// ModeAll ships every line, parsed keys prefixed (the default).
+	ModeAll Mode = "all"
+	// ModeAudit ships the 45 audit events and NRI error lines only.
+	ModeAudit Mode = "audit"
+	// ModeNRI ships lines that carry NRI keys (nri.*), audit events and NRI
+	// error lines.
+	ModeNRI Mode = "nri"
+)
+
+// ParseMode validates a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(strings.ToLower(s)); m {
+	case "":
+		return ModeAll, nil
+	case ModeAll, ModeAudit, ModeNRI:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (want all, audit or nri)", s)
+}
+
+// Options configure a Builder. The zero value is the documented default.
+type Options struct {
+	// Prefix is prepended to parsed keys; "" means audit.DefaultPrefix.
+	Prefix string
+	// MessageKey is the journal field holding the log line; "" means MESSAGE.
+	MessageKey string
+	// Mode selects lines; "" means ModeAll.
+	Mode Mode
+	// Policy sets levels and redaction; nil means audit.DefaultPolicy().
+	Policy *audit.Policy
+	// KeepFields, when not empty, keeps only the journal fields matching
+	// one of these patterns (path.Match); DropFields then removes fields.
+	// MESSAGE is always kept when it could not be parsed.
+	KeepFields []string
+	DropFields []string
+	// Now gives @timestamp for entries with neither a line time nor a
+	// journal time; nil means time.Now.
+	Now func() time.Time
+}
+
+// maxKeyCache bounds the sanitized-key cache so random keys cannot grow it.
+const maxKeyCache = 4096
+
+type cachedKey struct {
+	full string // prefix + sanitized
+	bare string // sanitized, without prefix
+}
+
+// Builder turns journal entries into documents (DESIGN.md §3). It keeps
+// scratch buffers between calls and is not safe for concurrent use: use one
+// per goroutine.
+type Builder struct {
+	prefix     string
+	messageKey string
+	mode       Mode
+	policy     *audit.Policy
+	keep, drop []string
+	now        func() time.Time
+
+	pairs   []pair
+	buf     []byte
+	names   []string
+	indexes []string
+	errs    []string
+	taken   []string
+	hashBuf []byte
+	keys    map[string]cachedKey
+
+	reservedFull [9]string
+}
+
+// New validates opts and returns a Builder.
+func New(opts Options) (*Builder, error) {
+	b := &Builder{
+		prefix:     opts.Prefix,
+		messageKey: opts.MessageKey,
+		policy:     opts.Policy,
+		now:        opts.Now,
+		keys:       make(map[string]cachedKey),
+	}
+	if b.prefix == "" {
+		b.prefix = audit.DefaultPrefix
+	}
+	for _, c := range b.prefix {
+		if c == '"' || c == '\\' || c < 0x20 {
+			return nil, fmt.Errorf("parser: prefix %q: quotes, backslashes and control characters are not allowed", b.prefix)
+		}
+	}
+	if b.messageKey == "" {
+		b.messageKey = "MESSAGE"
+	}
+	mode, err := ParseMode(string(opts.Mode))
+	if err != nil {
+		return nil, fmt.Errorf("parser: %w", err)
+	}
+	b.mode = mode
+	if b.policy == nil {
+		b.policy = audit.DefaultPolicy()
+	}
+	if err := b.policy.Validate(); err != nil {
+		return nil, fmt.Errorf("parser: policy: %w", err)
+	}
+	for _, list := range [][]string{opts.KeepFields, opts.DropFields} {
+		for _, p := range list {
+			if _, err := path.Match(p, ""); err != nil {
+				return nil, fmt.Errorf("parser: field pattern %q: %w", p, err)
+			}
+		}
+	}
+	b.keep, b.drop = opts.KeepFields, opts.DropFields
+	if b.now == nil {
+		b.now = time.Now
+	}
+	for i, k := range []string{audit.KeyEvent, audit.KeyOp, audit.KeyField, audit.KeyPluginName,
+		audit.KeyPluginIndex, audit.KeyRemoval, audit.KeyRuntime, audit.KeyErrorPlugin, audit.KeyParseError} {
+		b.reservedFull[i] = b.prefix + k
+	}
+	return b, nil
+}
+
+// Prefix returns the key prefix in use.
+func (b *Builder) Prefix() string { return b.prefix }
+
+// Build fills r with the document for e and reports whether it is to be
+// shipped (false when the mode or the policy drops the line). Strings in r
+// may point into e.
+func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
+	r.Reset()
+	msgField := b.messageField(e)
+	var message string
+	if msgField != nil {
+		message = msgField.Value
+	}
+
+	// Parse MESSAGE.
+	var parseErr error
+	b.pairs = b.pairs[:0]
+	if msgField == nil {
+		parseErr = fmt.Errorf("no %s field", b.messageKey)
+	} else {
+		b.pairs, b.buf, parseErr = parseLine(message, b.pairs, b.buf)
+		if parseErr == nil && len(b.pairs) == 0 {
+			parseErr = errNoPairs(message)
+		}
+	}
+
+	// Classify: the catalog event, the owners, NRI keys.
+	var event *audit.Event
+	var owners string
+	hasOwners, hasNRIKey := false, false
+	levelText := ""
+	for i := range b.pairs {
+		p := &b.pairs[i]
+		switch {
+		case p.key == "msg" && !p.isArray && event == nil:
+			event, _ = audit.Lookup(p.val)
+		case p.key == "nri.plugin" && !p.isArray && !hasOwners:
+			owners, hasOwners = p.val, true
+		case p.key == "level" && !p.isArray && levelText == "":
+			levelText = p.val
+		}
+		if strings.HasPrefix(p.key, "nri.") {
+			hasNRIKey = true
+		}
+	}
+	runtime, hasRuntime := detectRuntime(e)
+
+	// Error attribution on every non-audit line, at every level.
+	b.errs = b.errs[:0]
+	if event == nil {
+		for i := range b.pairs {
+			p := &b.pairs[i]
+			if p.isArray {
+				for _, v := range p.vals {
+					b.errs = audit.ErrorPlugins(b.errs, v)
+				}
+			} else {
+				b.errs = audit.ErrorPlugins(b.errs, p.val)
+			}
+		}
+	}
+
+	if parseErr == nil {
+		switch b.mode {
+		case ModeAudit:
+			if event == nil && !b.isNRIError(levelText) {
+				return false
+			}
+		case ModeNRI:
+			if event == nil && !hasNRIKey && !b.isNRIError(levelText) {
+				return false
+			}
+		}
+	}
+	level := b.policy.Level(audit.Subject{Event: event, Owners: owners, Runtime: runtime})
+	if level == audit.LevelNone {
+		return false
+	}
+
+	// Journal field names that start with the prefix would collide with
+	// parsed keys; journal names win, parsed keys get a suffix.
+	b.taken = b.taken[:0]
+	for i := range e.Fields {
+		if strings.HasPrefix(e.Fields[i].Name, b.prefix) {
+			b.taken = append(b.taken, e.Fields[i].Name)
+		}
+	}
+
+	// Parsed keys, in line order.
+	eventName := ""
+	if event != nil {
+		eventName = event.Name
+	}
+	timeSet := false
+	for i := range b.pairs {
+		p := &b.pairs[i]
+		if p.key == "time" && !p.isArray && !timeSet {
+			if t, ok := ParseTime(p.val); ok {
+				r.Timestamp, timeSet = t, true
+				continue
+			}
+		}
+		ck := b.sanitized(p.key)
+		if level == audit.LevelMetadata && audit.IsValueKey(ck.bare) {
+			continue
+		}
+		key := b.unique(r, ck)
+		if p.isArray {
+			start := len(b.names)
+			for _, v := range p.vals {
+				b.names = append(b.names, b.redact(eventName, ck.bare, audit.ValidUTF8(v)))
+			}
+			r.AddStrings(key, b.names[start:]...)
+			b.names = b.names[:start]
+			continue
+		}
+		r.AddString(key, b.redact(eventName, ck.bare, audit.ValidUTF8(p.val)))
+	}
+	if !timeSet {
+		r.Timestamp = e.Realtime
+		if r.Timestamp.IsZero() {
+			r.Timestamp = b.now()
+		}
+	}
+
+	// Derived keys.
+	if event != nil {
+		r.AddString(b.reservedFull[0], event.Name)
+		r.AddString(b.reservedFull[1], string(event.Op))
+		if len(event.Fields) == 1 {
+			r.AddString(b.reservedFull[2], event.Fields[0])
+		} else {
+			r.AddStrings(b.reservedFull[2], event.Fields...)
+		}
+	}
+	if hasOwners {
+		o := audit.ParseOwners(audit.ValidUTF8(owners), b.names[:0], b.indexes[:0])
+		if o.Names != nil {
+			r.AddStrings(b.reservedFull[3], o.Names...)
+			r.AddStrings(b.reservedFull[4], o.Indexes...)
+			b.names, b.indexes = o.Names[:0], o.Indexes[:0]
+		}
+		if o.Removal {
+			r.AddBool(b.reservedFull[5], true)
+		}
+	}
+	if hasRuntime {
+		r.AddString(b.reservedFull[6], runtime)
+	}
+	if len(b.errs) > 0 {
+		for i := range b.errs {
+			b.errs[i] = audit.ValidUTF8(b.errs[i])
+		}
+		r.AddStrings(b.reservedFull[7], b.errs...)
+	}
+	if parseErr != nil {
+		r.AddString(b.reservedFull[8], parseErr.Error())
+	}
+
+	// Journal fields, as they come.
+	for i := range e.Fields {
+		f := &e.Fields[i]
+		if !b.keepField(f.Name) && !(parseErr != nil && f == msgField) {
+			continue
+		}
+		name := audit.ValidUTF8(f.Name)
+		if f.Repeated() && f != msgField {
+			start := len(b.names)
+			b.names = append(b.names, audit.ValidUTF8(f.Value))
+			for _, v := range f.More {
+				b.names = append(b.names, audit.ValidUTF8(v))
+			}
+			r.AddStrings(name, b.names[start:]...)
+			b.names = b.names[:start]
+			continue
+		}
+		r.AddString(name, audit.ValidUTF8(f.Value))
+	}
+
+	b.setID(e, r)
+	return true
+}
+
+// messageField returns the entry's MESSAGE (first value when repeated).
+func (b *Builder) messageField(e *audit.Entry) *audit.JournalField {
+	for i := range e.Fields {
+		if e.Fields[i].Name == b.messageKey {
+			return &e.Fields[i]
+		}
+	}
+	return nil
+}
+
+// isNRIError reports whether the current line is an NRI error: it blames a
+// plugin, or it is a warning or worse that mentions NRI.
+func (b *Builder) isNRIError(level string) bool {
+	if len(b.errs) > 0 {
+		return true
+	}
+	switch level {
+	case "warning", "warn", "error", "fatal", "panic":
+	default:
+		return false
+	}
+	for i := range b.pairs {
+		p := &b.pairs[i]
+		if !p.isArray && (strings.Contains(p.val, "NRI") || strings.Contains(p.val, "nri")) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Builder) redact(eventName, bareKey, value string) string {
+	if v, ok := b.policy.Redact(eventName, bareKey, value); ok {
+		return v
+	}
+	return value
+}
+
+// sanitized returns the document key for a line key, from a bounded cache.
+// The cache clones keys because they may point into a reused buffer.
+func (b *Builder) sanitized(raw string) cachedKey {
+	if ck, ok := b.keys[raw]; ok {
+		return ck
+	}
+	bare := audit.ValidUTF8(audit.SanitizeKey(raw))
+	ck := cachedKey{full: b.prefix + bare}
+	ck.bare = ck.full[len(b.prefix):]
+	if len(b.keys) < maxKeyCache {
+		b.keys[strings.Clone(raw)] = ck
+	}
+	return ck
+}
+
+// unique returns ck.full, or ck.full with the first free _N suffix when the
+// key is reserved or already in the document.
+func (b *Builder) unique(r *audit.Record, ck cachedKey) string {
+	if !audit.IsReserved(ck.bare) && !b.isTaken(r, ck.full) {
+		return ck.full
+	}
+	for n := 2; ; n++ {
+		k := ck.full + "_" + strconv.Itoa(n)
+		if !b.isTaken(r, k) {
+			return k
+		}
+	}
+}
+
+func (b *Builder) isTaken(r *audit.Record, key string) bool {
+	if key == audit.TimestampKey || r.Index(key) >= 0 {
+		return true
+	}
+	for _, t := range b.taken {
+		if t == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Builder) keepField(name string) bool {
+	if len(b.keep) > 0 && !matchAny(b.keep, name) {
+		return false
+	}
+	return !matchAny(b.drop, name)
+}
+
+func matchAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if p == name {
+			return true
+		}
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// setID derives the document id from the entry: every data field (host
+// identity included: _MACHINE_ID, _BOOT_ID, _HOSTNAME), the journal time and
+// the cursor. The same entry always gets the same id, so a re-sent document
+// is a 409 conflict, never a duplicate.
+func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
+	h := append(b.hashBuf[:0], "nri-audit/v1\x00"...)
+	h = binary.BigEndian.AppendUint64(h, uint64(e.Realtime.UnixNano()))
+	h = append(h, e.Cursor...)
+	h = append(h, 0)
+	for i := range e.Fields {
+		f := &e.Fields[i]
+		h = append(h, f.Name...)
+		h = append(h, '=')
+		h = binary.BigEndian.AppendUint32(h, uint32(len(f.Value)))
+		h = append(h, f.Value...)
+		for _, v := range f.More {
+			h = binary.BigEndian.AppendUint32(h, uint32(len(v)))
+			h = append(h, v...)
+		}
+		h = append(h, 0)
+	}
+	sum := sha256.Sum256(h)
+	copy(r.ID[:], sum[:audit.IDSize])
+	if cap(h) <= 1<<20 {
+		b.hashBuf = h
+	}
+}
+
+// detectRuntime applies DESIGN.md §3.1 rule 15.
+func detectRuntime(e *audit.Entry) (string, bool) {
+	ident, hasIdent := e.Get("SYSLOG_IDENTIFIER")
+	v := ident
+	if !hasIdent {
+		unit, hasUnit := e.Get("_SYSTEMD_UNIT")
+		if !hasUnit {
+			return "", false
+		}
+		v = unit
+	}
+	switch {
+	case strings.Contains(v, "containerd"):
+		return "containerd", true
+	case strings.Contains(v, "crio"), strings.Contains(v, "cri-o"):
+		return "crio", true
+	case hasIdent:
+		return audit.ValidUTF8(ident), true
+	}
+	return "", false
+}
+
+// parseLine detects the format and decodes a MESSAGE into pairs.
+func parseLine(line string, pairs []pair, buf []byte) ([]pair, []byte, error) {
+	i := 0
+	for i < len(line) && isSpace(line[i]) {
+		i++
+	}
+	if i < len(line) {
+		switch line[i] {
+		case '{':
+			return decodeJSON(line, pairs, buf)
+		case '[':
+			if validJSON(line) {
+				return pairs, buf, &SyntaxError{Format: "json", Offset: i, Msg: "value is not an object"}
+			}
+		}
+	}
+	return decodeLogfmt(line, pairs, buf)
+}
+
+type noPairsError struct{ empty bool }
+
+func (e noPairsError) Error() string {
+	if e.empty {
+		return "empty message"
+	}
+	return "logfmt: no key=value pair"
+}
+
+func errNoPairs(message string) error {
+	return noPairsError{empty: strings.TrimSpace(message) == ""}
+}

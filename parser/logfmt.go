@@ -1,0 +1,191 @@
+package parser
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// pair is one key=value of a line. Values from JSON arrays are in vals
+// (isArray); every other value is in val. Both may point into the line.
+type pair struct {
+	key     string
+	val     string
+	vals    []string
+	isArray bool
+}
+
+// SyntaxError is a logfmt or JSON syntax error at a byte offset of the line.
+type SyntaxError struct {
+	Format string // "logfmt" or "json"
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s: %s at byte %d", e.Format, e.Msg, e.Offset)
+}
+
+// decodeLogfmt appends the pairs of a logrus text line to pairs. Keys run to
+// '=' or white space; values are bare (to the next white space) or Go-quoted
+// with strconv escapes. Words without '=' are skipped. On a syntax error
+// (unterminated quote, bad escape) the pairs before the broken one are kept
+// and the error names the broken pair's offset. buf is scratch space for
+// unescaping, returned for reuse.
+func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error) {
+	i, n := 0, len(line)
+	for {
+		for i < n && isSpace(line[i]) {
+			i++
+		}
+		if i >= n {
+			return pairs, buf, nil
+		}
+		start := i
+		for i < n && line[i] != '=' && !isSpace(line[i]) {
+			i++
+		}
+		key := line[start:i]
+		if i >= n || line[i] != '=' || key == "" {
+			// A bare word ("panic:", "goroutine", a stray "="): not a pair.
+			for i < n && !isSpace(line[i]) {
+				i++
+			}
+			continue
+		}
+		i++ // '='
+		if i < n && line[i] == '"' {
+			val, end, nb, err := unquote(line, i, buf)
+			buf = nb
+			if err != "" {
+				return pairs, buf, &SyntaxError{Format: "logfmt", Offset: start, Msg: err + " in pair " + quoteKey(key)}
+			}
+			pairs = append(pairs, pair{key: key, val: val})
+			i = end
+			continue
+		}
+		vstart := i
+		for i < n && !isSpace(line[i]) {
+			i++
+		}
+		pairs = append(pairs, pair{key: key, val: line[vstart:i]})
+	}
+}
+
+func quoteKey(k string) string {
+	if len(k) > 64 {
+		k = k[:64] + "…"
+	}
+	return fmt.Sprintf("%q", k)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// unquote reads a Go double-quoted string starting at s[at] == '"'. It
+// returns the value (a substring of s when there are no escapes), the index
+// after the closing quote, the scratch buffer, and a non-empty error text on
+// failure.
+func unquote(s string, at int, buf []byte) (string, int, []byte, string) {
+	i := at + 1
+	for i < len(s) && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	if i >= len(s) {
+		return "", 0, buf, "unterminated quoted value"
+	}
+	if s[i] == '"' {
+		return s[at+1 : i], i + 1, buf, ""
+	}
+	buf = append(buf[:0], s[at+1:i]...)
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			return string(buf), i + 1, buf, ""
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", 0, buf, "unterminated escape"
+		}
+		e := s[i+1]
+		i += 2
+		switch e {
+		case 'a':
+			buf = append(buf, '\a')
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'v':
+			buf = append(buf, '\v')
+		case '\\', '"', '\'':
+			buf = append(buf, e)
+		case 'x':
+			v, ok := hexValue(s, i, 2)
+			if !ok {
+				return "", 0, buf, "bad \\x escape"
+			}
+			buf = append(buf, byte(v))
+			i += 2
+		case 'u', 'U':
+			width := 4
+			if e == 'U' {
+				width = 8
+			}
+			v, ok := hexValue(s, i, width)
+			if !ok {
+				return "", 0, buf, "bad \\" + string(e) + " escape"
+			}
+			r := rune(v)
+			if !utf8.ValidRune(r) {
+				r = utf8.RuneError
+			}
+			buf = utf8.AppendRune(buf, r)
+			i += width
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			if i+1 >= len(s) || !isOctal(s[i]) || !isOctal(s[i+1]) {
+				return "", 0, buf, "bad octal escape"
+			}
+			v := int(e-'0')<<6 | int(s[i]-'0')<<3 | int(s[i+1]-'0')
+			if v > 255 {
+				return "", 0, buf, "bad octal escape"
+			}
+			buf = append(buf, byte(v))
+			i += 2
+		default:
+			return "", 0, buf, "unknown escape \\" + string(rune(e))
+		}
+	}
+	return "", 0, buf, "unterminated quoted value"
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+func hexValue(s string, at, width int) (uint32, bool) {
+	if at+width > len(s) {
+		return 0, false
+	}
+	var v uint32
+	for _, c := range []byte(s[at : at+width]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint32(c)
+	}
+	return v, true
+}
