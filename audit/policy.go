@@ -123,6 +123,11 @@ func (p *Policy) Validate() error {
 			}
 		}
 	}
+	for _, c := range p.Replacement {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return fmt.Errorf("redaction replacement %q: use printable ASCII without quotes or backslashes", p.Replacement)
+		}
+	}
 	for i, k := range p.RedactKeys {
 		if k.Key == "" {
 			return fmt.Errorf("redaction key %d: empty key", i+1)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/nri-audit/nri-audit/audit"
 )
@@ -85,6 +87,8 @@ type Builder struct {
 	taken   []string
 	hashBuf []byte
 	keys    map[string]cachedKey
+	edits   []edit
+	msgBuf  []byte
 
 	reservedFull [9]string
 }
@@ -231,7 +235,17 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	if event != nil {
 		eventName = event.Name
 	}
+	// Substrings of a valid line split at ASCII delimiters are valid too:
+	// only unescaped (copied) values then need checking.
+	lineValid := utf8.ValidString(message)
+	fix := func(v string) string {
+		if lineValid && aliases(message, v) {
+			return v
+		}
+		return audit.ValidUTF8(v)
+	}
 	timeSet := false
+	b.edits = b.edits[:0]
 	for i := range b.pairs {
 		p := &b.pairs[i]
 		if p.key == "time" && !p.isArray && !timeSet {
@@ -242,19 +256,30 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		}
 		ck := b.sanitized(p.key)
 		if level == audit.LevelMetadata && audit.IsValueKey(ck.bare) {
+			b.edits = append(b.edits, edit{p.vs, p.ve})
 			continue
 		}
 		key := b.unique(r, ck)
 		if p.isArray {
 			start := len(b.names)
+			redacted := false
 			for _, v := range p.vals {
-				b.names = append(b.names, b.redact(eventName, ck.bare, audit.ValidUTF8(v)))
+				v, red := b.redact(eventName, ck.bare, fix(v))
+				redacted = redacted || red
+				b.names = append(b.names, v)
+			}
+			if redacted {
+				b.edits = append(b.edits, edit{p.vs, p.ve})
 			}
 			r.AddStrings(key, b.names[start:]...)
 			b.names = b.names[:start]
 			continue
 		}
-		r.AddString(key, b.redact(eventName, ck.bare, audit.ValidUTF8(p.val)))
+		v, red := b.redact(eventName, ck.bare, fix(p.val))
+		if red {
+			b.edits = append(b.edits, edit{p.vs, p.ve})
+		}
+		r.AddString(key, v)
 	}
 	if !timeSet {
 		r.Timestamp = e.Realtime
@@ -304,7 +329,11 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			continue
 		}
 		name := audit.ValidUTF8(f.Name)
-		if f.Repeated() && f != msgField {
+		if f == msgField {
+			r.AddString(name, audit.ValidUTF8(b.rewriteMessage(message)))
+			continue
+		}
+		if f.Repeated() {
 			start := len(b.names)
 			b.names = append(b.names, audit.ValidUTF8(f.Value))
 			for _, v := range f.More {
@@ -351,11 +380,53 @@ func (b *Builder) isNRIError(level string) bool {
 	return false
 }
 
-func (b *Builder) redact(eventName, bareKey, value string) string {
-	if v, ok := b.policy.Redact(eventName, bareKey, value); ok {
-		return v
+func (b *Builder) redact(eventName, bareKey, value string) (string, bool) {
+	if eventName == "" && len(b.policy.RedactKeys) == 0 {
+		return value, false // only audit events have built-in redactions
 	}
-	return value
+	if v, ok := b.policy.Redact(eventName, bareKey, value); ok {
+		return v, true
+	}
+	return value, false
+}
+
+// aliases reports whether sub is a substring of s's memory.
+func aliases(s, sub string) bool {
+	if len(sub) == 0 {
+		return true
+	}
+	base := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	p := uintptr(unsafe.Pointer(unsafe.StringData(sub)))
+	return p >= base && p+uintptr(len(sub)) <= base+uintptr(len(s))
+}
+
+// edit marks a value span of MESSAGE that must not be shipped as written.
+type edit struct{ start, end int }
+
+// rewriteMessage returns MESSAGE with every redacted or policy-dropped value
+// replaced, so the raw line does not leak what the parsed keys hide. Both
+// logfmt and JSON stay well-formed: the replacement is a quoted string.
+func (b *Builder) rewriteMessage(message string) string {
+	if len(b.edits) == 0 {
+		return message
+	}
+	repl := b.policy.Replacement
+	if repl == "" {
+		repl = audit.Redacted
+	}
+	out := b.msgBuf[:0]
+	last := 0
+	for _, e := range b.edits {
+		if e.start < last || e.end > len(message) || e.start > e.end {
+			continue
+		}
+		out = append(out, message[last:e.start]...)
+		out = strconv.AppendQuote(out, repl)
+		last = e.end
+	}
+	out = append(out, message[last:]...)
+	b.msgBuf = out
+	return string(out)
 }
 
 // sanitized returns the document key for a line key, from a bounded cache.

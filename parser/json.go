@@ -123,9 +123,10 @@ func (d *jsonDecoder) member(key string, depth int) bool {
 	case '[':
 		return d.array(key, depth+1)
 	case '"':
+		start := d.i
 		v, ok := d.str()
 		if ok {
-			d.pairs = append(d.pairs, pair{key: key, val: v})
+			d.pairs = append(d.pairs, pair{key: key, val: v, vs: start, ve: d.i})
 		}
 		return ok
 	case 'n':
@@ -135,7 +136,7 @@ func (d *jsonDecoder) member(key string, depth int) bool {
 		if !d.scalar() {
 			return false
 		}
-		d.pairs = append(d.pairs, pair{key: key, val: d.s[start:d.i]})
+		d.pairs = append(d.pairs, pair{key: key, val: d.s[start:d.i], vs: start, ve: d.i})
 		return true
 	}
 }
@@ -144,6 +145,7 @@ func (d *jsonDecoder) array(key string, depth int) bool {
 	if depth >= maxJSONDepth {
 		return d.fail("nesting too deep")
 	}
+	arrStart := d.i
 	d.i++ // '['
 	var vals []string
 	d.ws()
@@ -190,7 +192,7 @@ func (d *jsonDecoder) array(key string, depth int) bool {
 		case ']':
 			d.i++
 			if len(vals) > 0 {
-				d.pairs = append(d.pairs, pair{key: key, vals: vals, isArray: true})
+				d.pairs = append(d.pairs, pair{key: key, vals: vals, isArray: true, vs: arrStart, ve: d.i})
 			}
 			return true
 		default:

@@ -12,6 +12,9 @@ type pair struct {
 	val     string
 	vals    []string
 	isArray bool
+	// vs:ve is the value as written in the line (quotes included), so
+	// redaction can rewrite MESSAGE too.
+	vs, ve int
 }
 
 // SyntaxError is a logfmt or JSON syntax error at a byte offset of the line.
@@ -59,7 +62,7 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 			if err != "" {
 				return pairs, buf, &SyntaxError{Format: "logfmt", Offset: start, Msg: err + " in pair " + quoteKey(key)}
 			}
-			pairs = append(pairs, pair{key: key, val: val})
+			pairs = append(pairs, pair{key: key, val: val, vs: i, ve: end})
 			i = end
 			continue
 		}
@@ -67,7 +70,7 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 		for i < n && !isSpace(line[i]) {
 			i++
 		}
-		pairs = append(pairs, pair{key: key, val: line[vstart:i]})
+		pairs = append(pairs, pair{key: key, val: line[vstart:i], vs: vstart, ve: i})
 	}
 }
 

@@ -84,8 +84,11 @@ func ParseTime(s string) (time.Time, bool) {
 		sec = 59
 		nsec = 999999999
 	}
-	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, time.UTC)
-	return t.Add(-time.Duration(offset) * time.Second), true
+	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, time.UTC).Add(-time.Duration(offset) * time.Second)
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, false // outside RFC 3339 (and Elasticsearch dates)
+	}
+	return t, true
 }
 
 func digits(s string, at, n int) (int, bool) {
