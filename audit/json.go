@@ -32,7 +32,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 			}
 			dst = append(dst, ']')
 		case Bool:
-			if f.Bool {
+			if f.BoolValue() {
 				dst = append(dst, "true"...)
 			} else {
 				dst = append(dst, "false"...)

@@ -111,3 +111,32 @@ func BenchmarkDecodeJSONIterator(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuildJournalEntry: a full in_systemd-like entry (20 journal
+// fields plus MESSAGE), the plugin's and the shipper's real input.
+func BenchmarkBuildJournalEntry(b *testing.B) {
+	bld, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &audit.Entry{Realtime: time.Unix(1770655472, 546012000)}
+	for _, kv := range [][2]string{
+		{"_BOOT_ID", "41681935b56e4d14a0aa7c37b76e8663"}, {"_MACHINE_ID", "43de74c4fa4f4f42a4c7135659b796ab"},
+		{"_HOSTNAME", "worker-1"}, {"PRIORITY", "6"}, {"SYSLOG_FACILITY", "3"}, {"SYSLOG_IDENTIFIER", "containerd"},
+		{"_TRANSPORT", "stdout"}, {"_STREAM_ID", "beaceb8c1e84466481302a8a9c301e9a"}, {"_PID", "1043"}, {"_UID", "0"},
+		{"_GID", "0"}, {"_COMM", "containerd"}, {"_EXE", "/usr/local/bin/containerd"}, {"_CMDLINE", "/usr/local/bin/containerd"},
+		{"_CAP_EFFECTIVE", "1ffffffffff"}, {"_SYSTEMD_CGROUP", "/system.slice/containerd.service"},
+		{"_SYSTEMD_UNIT", "containerd.service"}, {"_SYSTEMD_SLICE", "system.slice"},
+		{"_SYSTEMD_INVOCATION_ID", "cbe1febb769f47d4bdfa66c975a08037"}, {"MESSAGE", benchText},
+	} {
+		e.Add(kv[0], kv[1])
+	}
+	var r audit.Record
+	bld.Build(e, &r)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchText)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		bld.Build(e, &r)
+	}
+}

@@ -489,10 +489,13 @@ func matchAny(patterns []string, name string) bool {
 	return false
 }
 
-// setID derives the document id from the entry: every data field (host
-// identity included: _MACHINE_ID, _BOOT_ID, _HOSTNAME), the journal time and
-// the cursor. The same entry always gets the same id, so a re-sent document
-// is a 409 conflict, never a duplicate.
+// setID derives the document id from what identifies a journal entry: the
+// host and boot (_MACHINE_ID, _BOOT_ID, _HOSTNAME), the writer (_PID,
+// SYSLOG_IDENTIFIER, _SYSTEMD_UNIT, _STREAM_ID), the journal time, the cursor
+// when the reader has one, and the content (MESSAGE, whose logrus text also
+// carries a nanosecond time). The same entry always gets the same id, so a
+// re-sent document is a 409 conflict, never a duplicate; hashing only these
+// fields keeps the id stable whatever keep_fields/drop_fields select.
 func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
 	h := append(b.hashBuf[:0], "nri-audit/v1\x00"...)
 	h = binary.BigEndian.AppendUint64(h, uint64(e.Realtime.UnixNano()))
@@ -500,6 +503,9 @@ func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
 	h = append(h, 0)
 	for i := range e.Fields {
 		f := &e.Fields[i]
+		if !isIdentityField(f.Name) && f.Name != b.messageKey {
+			continue
+		}
 		h = append(h, f.Name...)
 		h = append(h, '=')
 		h = binary.BigEndian.AppendUint32(h, uint32(len(f.Value)))
@@ -515,6 +521,14 @@ func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
 	if cap(h) <= 1<<20 {
 		b.hashBuf = h
 	}
+}
+
+func isIdentityField(name string) bool {
+	switch name {
+	case "_MACHINE_ID", "_BOOT_ID", "_HOSTNAME", "_PID", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT", "_STREAM_ID":
+		return true
+	}
+	return false
 }
 
 // detectRuntime applies DESIGN.md §3.1 rule 15.

@@ -359,6 +359,23 @@ func TestDeterministicID(t *testing.T) {
 	if a == mk("c2", "msg=x") || a == mk("c1", "msg=y") {
 		t.Fatal("different entries share an id")
 	}
+	// Host identity counts; field selection does not.
+	other := &audit.Entry{Realtime: journalTime, Cursor: "c1"}
+	other.Add("_BOOT_ID", "other-boot")
+	other.Add("MESSAGE", "msg=x")
+	var r audit.Record
+	b.Build(other, &r)
+	if r.ID == a {
+		t.Fatal("another boot, same id")
+	}
+	dropping, _ := parser.New(parser.Options{DropFields: []string{"_BOOT_ID"}})
+	same := &audit.Entry{Realtime: journalTime, Cursor: "c1"}
+	same.Add("_BOOT_ID", "b")
+	same.Add("MESSAGE", "msg=x")
+	dropping.Build(same, &r)
+	if r.ID != a {
+		t.Fatal("drop_fields changed the id")
+	}
 }
 
 func TestJournalTimeFallbackToNow(t *testing.T) {
