@@ -149,8 +149,9 @@ type Line struct {
 	Msg string
 	// Event is the catalog name (audit.Event.Name), e.g. AddMount.
 	Event string
-	// Fields are sorted by key, keys unique, none of them time, level or
-	// msg (logrus would rename those to fields.*).
+	// Fields are the other keys, unique, none of them time, level or msg
+	// (logrus would rename those to fields.*). Build sorts them by key; the
+	// renderers sort a copy when they are not.
 	Fields []Field
 }
 

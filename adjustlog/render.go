@@ -1,7 +1,9 @@
 package adjustlog
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -10,6 +12,7 @@ import (
 // fields in key order; a value is written bare when every byte is in
 // [A-Za-z0-9-._/@^+] (so "" is bare too), else Go-quoted. No newline.
 func (l *Line) AppendText(dst []byte) []byte {
+	fields := sortedFields(l.Fields)
 	var tb [40]byte
 	dst = append(dst, "time="...)
 	dst = appendTextBytes(dst, l.Time.AppendFormat(tb[:0], TimeFormat))
@@ -19,14 +22,26 @@ func (l *Line) AppendText(dst []byte) []byte {
 		dst = append(dst, " msg="...)
 		dst = appendTextString(dst, l.Msg)
 	}
-	for i := range l.Fields {
-		f := &l.Fields[i]
+	for i := range fields {
+		f := &fields[i]
 		dst = append(dst, ' ')
 		dst = append(dst, f.Key...)
 		dst = append(dst, '=')
 		dst = appendTextValue(dst, f.Value)
 	}
 	return dst
+}
+
+// sortedFields returns fields in key order, as logrus writes them; Build
+// already sorts, so this copies only for hand-made lines.
+func sortedFields(fields []Field) []Field {
+	cmp := func(a, b Field) int { return strings.Compare(a.Key, b.Key) }
+	if slices.IsSortedFunc(fields, cmp) {
+		return fields
+	}
+	fields = slices.Clone(fields)
+	slices.SortStableFunc(fields, cmp)
+	return fields
 }
 
 func appendTextValue(dst []byte, v Value) []byte {
@@ -138,8 +153,9 @@ func (l *Line) AppendJSON(dst []byte) []byte {
 			dst = append(dst, '"')
 		}
 	}
-	for i := range l.Fields {
-		f := &l.Fields[i]
+	fields := sortedFields(l.Fields)
+	for i := range fields {
+		f := &fields[i]
 		for next < fixedCount && fixedKeyNames[next] < f.Key {
 			emitFixed(next)
 			next++

@@ -82,18 +82,18 @@ func TestParseOwners(t *testing.T) {
 func TestErrorPlugins(t *testing.T) {
 	tests := map[string][]string{
 		`NRI RunPodSandbox failed: plugin "10-policy": rpc error: code = Unknown desc = x`: {"10-policy"},
-		`plugins "10-a" and "11-b" both tried to set Env FOO`:                            {"10-a", "11-b"},
-		`validator "20-v" rejected container adjustment, reason: no`:                     {"20-v"},
-		`validator plugin 20-v failed: deadline`:                                         {"20-v"},
-		`closing plugin 10-x, failed to handle CreateContainer request: eof`:             {"10-x"},
-		`plugin 05-logger failed to handle StopContainer request, proceeding without it`: {"05-logger"},
-		`plugin "10-x" connected and synchronized`:                                       nil,
-		`connection to plugin "10-x" closed`:                                             nil,
-		`the plugin manager failed`:                                                      nil,
-		`myplugin "10-x": boom`:                                                          nil,
-		`plugin "10-a": x; plugin "10-a": y; plugin "11-b": z`:                          {"10-a", "11-b"},
-		`plugin "unterminated`:                                                           nil,
-		`plugins "10-a" and`:                                                             nil,
+		`plugins "10-a" and "11-b" both tried to set Env FOO`:                              {"10-a", "11-b"},
+		`validator "20-v" rejected container adjustment, reason: no`:                       {"20-v"},
+		`validator plugin 20-v failed: deadline`:                                           {"20-v"},
+		`closing plugin 10-x, failed to handle CreateContainer request: eof`:               {"10-x"},
+		`plugin 05-logger failed to handle StopContainer request, proceeding without it`:   {"05-logger"},
+		`plugin "10-x" connected and synchronized`:                                         nil,
+		`connection to plugin "10-x" closed`:                                               nil,
+		`the plugin manager failed`:                                                        nil,
+		`myplugin "10-x": boom`:                                                            nil,
+		`plugin "10-a": x; plugin "10-a": y; plugin "11-b": z`:                             {"10-a", "11-b"},
+		`plugin "unterminated`:                                                             nil,
+		`plugins "10-a" and`:                                                               nil,
 	}
 	for in, want := range tests {
 		if got := ErrorPlugins(nil, in); !reflect.DeepEqual(got, want) {

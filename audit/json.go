@@ -16,9 +16,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '"')
 	for i := range r.Fields {
 		f := &r.Fields[i]
-		dst = append(dst, ',')
-		dst = AppendJSONString(dst, f.Key)
-		dst = append(dst, ':')
+		dst = appendKey(dst, f.Key)
 		switch f.Kind {
 		case String:
 			dst = AppendJSONString(dst, f.Str)
@@ -82,48 +80,6 @@ func AppendTimestamp(dst []byte, t time.Time) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// AppendJSONString appends s as a JSON string literal.
-func AppendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 // ValidUTF8 returns s with each invalid UTF-8 byte replaced by U+FFFD.
 // It returns s itself (no allocation) when s is already valid.

@@ -11,9 +11,9 @@ import (
 
 // target renders the _index of a record: a fixed name or a date pattern.
 type target struct {
-	fixed string    // the name when the pattern has no directive
-	parts []segment // the pattern otherwise
-	hourly bool     // the pattern uses %H
+	fixed  string    // the name when the pattern has no directive
+	parts  []segment // the pattern otherwise
+	hourly bool      // the pattern uses %H
 }
 
 type segment struct {

@@ -64,13 +64,14 @@ func (c *Client) getState() *flushState {
 
 // flush is one Flush call in progress.
 type flush struct {
-	c        *Client
-	b        *Batch
-	st       *flushState
-	retry    []int
-	firstErr string
-	stopErr  error // stops the flush: auth, unexpected status, context
-	retried  int
+	c         *Client
+	b         *Batch
+	st        *flushState
+	retry     []int
+	firstErr  string
+	firstDead string // first dead letter reason, for the warning
+	stopErr   error  // stops the flush: auth, unexpected status, context
+	retried   int
 	// abandoned buffers: the transport may still read them
 	batchBufAbandoned, stateAbandoned bool
 }
@@ -159,12 +160,12 @@ func (c *Client) Flush(ctx context.Context, b *Batch) (Result, error) {
 		c.flushPool.Put(st)
 	}
 
-	if res.DeadLettered > 0 || res.Failed > 0 {
+	if res.DeadLettered > 0 || res.Failed > 0 || res.Retried > 0 {
 		c.counters.noteError(res.FirstError)
 	}
 	if res.DeadLettered > 0 {
 		c.log.Warn("esbulk: documents dead-lettered", "count", res.DeadLettered,
-			"to", c.deadLetterName(), "first_error", res.FirstError)
+			"to", c.deadLetterName(), "first_reason", f.firstDead)
 	}
 	if res.Failed == 0 {
 		return res, nil
@@ -402,8 +403,15 @@ func isClusterBlock(raw json.RawMessage) bool {
 // dead queues a record for the dead letter; writeDeadLetters decides
 // whether it ends DeadLettered or Failed.
 func (f *flush) dead(i, status int, errObj json.RawMessage) {
-	if len(errObj) == 0 {
+	switch {
+	case len(errObj) == 0:
 		errObj = syntheticError("http_"+strconv.Itoa(status), "no error object in the response")
+	case errObj[0] != '{':
+		// Keep the dead letter's error an object, whatever the server sent.
+		errObj = syntheticError("http_"+strconv.Itoa(status), parseItemError(errObj).String())
+	}
+	if f.firstDead == "" {
+		f.firstDead = "status " + strconv.Itoa(status) + " " + parseItemError(errObj).String()
 	}
 	f.b.outcomes[i] = DeadLettered
 	f.st.dead = append(f.st.dead, deadItem{i: i, status: status, err: errObj})

@@ -61,8 +61,9 @@
 //     one item per document, always "create" (even for index actions), no
 //     _id, _index or result. There is no deduplication: the same _id sent
 //     twice is stored twice, and 409 never happens.
-//   - Other ES paths answer fakes: GET ESURL() gives {"version":{"number":"8.9.0"}};
-//     _license, _index_template/*, _ilm/policy/*, _ingest/*, _nodes answer {}.
+//   - Other ES paths answer fakes: GET ESURL() gives {"version":{"number":"8.9.0"}},
+//     _license an active "oss" license; _index_template/*, _ilm/policy/*,
+//     _ingest/*, _nodes answer {} whatever the method.
 //   - Values: every value is stored as a string. Strings as they are;
 //     numbers as written (1.50 stays "1.50", 18446744073709551615 stays);
 //     booleans "true"/"false"; arrays as their JSON text (["a","b"] becomes

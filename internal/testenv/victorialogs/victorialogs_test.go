@@ -2,6 +2,7 @@ package victorialogs
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -271,6 +272,30 @@ func TestBulkQuirks(t *testing.T) {
 			if rows[0][k] != want {
 				t.Errorf("%s = %v, want %s", k, rows[0][k], want)
 			}
+		}
+	})
+
+	t.Run("gzip body; MESSAGE is the _msg fallback", func(t *testing.T) {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		io.WriteString(zw, ndjson(`{"create":{}}`, `{"MESSAGE":"panic: boom","nri_case":"gzip"}`))
+		zw.Close()
+		req, _ := http.NewRequest(http.MethodPost, bulk, &zb)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"status":201`)) {
+			t.Fatalf("HTTP %d %s", resp.StatusCode, b)
+		}
+		s.Flush()
+		rows := query(t, s, "nri_case:gzip")
+		if len(rows) != 1 || rows[0]["_msg"] != "panic: boom" {
+			t.Errorf("rows = %v, want one with _msg from MESSAGE", rows)
 		}
 	})
 

@@ -1,0 +1,132 @@
+package efk
+
+import (
+	"encoding/json"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/nri-audit/nri-audit/esbulk"
+)
+
+func TestAssetsInstallable(t *testing.T) {
+	for name, get := range map[string]func() ([]Asset, error){
+		"index":       IndexTemplateAssets,
+		"data stream": DataStreamAssets,
+	} {
+		assets, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts esbulk.SetupOptions
+		seen := map[string]bool{}
+		for _, a := range assets {
+			opts.Assets = append(opts.Assets, esbulk.Asset{Path: a.Path, Body: a.Body})
+			if v, err := esbulk.AssetVersion(esbulk.Asset{Path: a.Path, Body: a.Body}); err != nil || v < 1 {
+				t.Errorf("%s: version %d %v", a.File, v, err)
+			}
+			// Everything an index template refers to comes before it.
+			if name, ok := strings.CutPrefix(a.Path, "_index_template/"); ok {
+				var tpl struct {
+					IndexPatterns []string        `json:"index_patterns"`
+					ComposedOf    []string        `json:"composed_of"`
+					Priority      int             `json:"priority"`
+					DataStream    json.RawMessage `json:"data_stream"`
+					Template      struct {
+						Settings map[string]any `json:"settings"`
+					} `json:"template"`
+				}
+				if err := json.Unmarshal(a.Body, &tpl); err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range tpl.ComposedOf {
+					if !seen["_component_template/"+c] {
+						t.Errorf("%s uses %s before it is installed", name, c)
+					}
+				}
+				policy, _ := tpl.Template.Settings["index.lifecycle.name"].(string)
+				if !seen["_ilm/policy/"+policy] {
+					t.Errorf("%s uses ILM policy %q before it is installed", name, policy)
+				}
+				if tpl.Priority <= 100 {
+					t.Errorf("%s priority %d must beat the built-in logs-*-* (100)", name, tpl.Priority)
+				}
+				if (tpl.DataStream != nil) != (name == "nri-audit-ds") {
+					t.Errorf("%s data_stream %s", name, tpl.DataStream)
+				}
+				if name == "nri-audit-ds" {
+					if ok, _ := path.Match(tpl.IndexPatterns[0], DefaultDataStream); !ok || tpl.IndexPatterns[0] != DataStreamPattern {
+						t.Errorf("data stream pattern %v", tpl.IndexPatterns)
+					}
+				} else if tpl.IndexPatterns[0] != IndexPattern {
+					t.Errorf("index pattern %v", tpl.IndexPatterns)
+				}
+			}
+			seen[a.Path] = true
+		}
+		if _, err := esbulk.PrepareAssets(opts); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestMappings pins the field types of DESIGN.md §3 in the mappings
+// component template.
+func TestMappings(t *testing.T) {
+	b, err := templateFiles.ReadFile("templates/component-nri-audit-mappings.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ct struct {
+		Template struct {
+			Mappings struct {
+				DynamicTemplates []map[string]struct {
+					Match            string         `json:"match"`
+					MatchMappingType string         `json:"match_mapping_type"`
+					Mapping          map[string]any `json:"mapping"`
+				} `json:"dynamic_templates"`
+				Properties map[string]struct {
+					Type        string                    `json:"type"`
+					IgnoreAbove int                       `json:"ignore_above"`
+					Fields      map[string]map[string]any `json:"fields"`
+				} `json:"properties"`
+			} `json:"mappings"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal(b, &ct); err != nil {
+		t.Fatal(err)
+	}
+	props := ct.Template.Mappings.Properties
+	if props["@timestamp"].Type != "date_nanos" || props["nri_removal"].Type != "boolean" {
+		t.Errorf("@timestamp %+v, nri_removal %+v", props["@timestamp"], props["nri_removal"])
+	}
+	for _, k := range []string{"nri_msg", "MESSAGE"} {
+		p := props[k]
+		if p.Type != "keyword" || p.IgnoreAbove == 0 || p.Fields["text"]["type"] != "text" {
+			t.Errorf("%s %+v: want keyword with a text multi-field", k, p)
+		}
+	}
+	for _, k := range []string{"nri_event", "nri_op", "nri_field", "nri_plugin", "nri_plugin_name", "nri_plugin_index",
+		"nri_runtime", "nri_error_plugin", "nri_parse_error", "nri_level",
+		"nri_container_id", "nri_container_name", "nri_pod_name", "nri_pod_namespace", "nri_pod_uid",
+		"_HOSTNAME", "_BOOT_ID", "_MACHINE_ID", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT", "_PID", "PRIORITY"} {
+		if p := props[k]; p.Type != "keyword" || p.IgnoreAbove == 0 || p.IgnoreAbove > 8191 {
+			t.Errorf("%s %+v: want keyword with ignore_above ≤ 8191 (Lucene's 32766-byte term limit)", k, p)
+		}
+	}
+	dt := ct.Template.Mappings.DynamicTemplates
+	if len(dt) < 2 {
+		t.Fatalf("dynamic templates %v", dt)
+	}
+	first := dt[0]["nri_strings"]
+	if first.Match != "nri_*" || first.MatchMappingType != "string" || first.Mapping["type"] != "keyword" || first.Mapping["ignore_above"] == nil {
+		t.Errorf("nri_* dynamic template %+v", first)
+	}
+	for _, d := range dt {
+		for name, v := range d {
+			if v.Mapping["type"] == "keyword" && v.Mapping["ignore_above"] == nil {
+				t.Errorf("dynamic template %s without ignore_above: huge values would reject documents", name)
+			}
+		}
+	}
+}
