@@ -14,9 +14,20 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## build the nri-audit command into build/
+build: ## build nri-audit and nri-audit-validator into build/
 	@mkdir -p $(BUILD_DIR)
 	$(GO) build -trimpath -o $(BUILD_DIR)/nri-audit ./cmd/nri-audit
+	$(GO) build -trimpath -o $(BUILD_DIR)/nri-audit-validator ./cmd/nri-audit-validator
+
+.PHONY: plugin
+plugin: ## build the Fluent Bit output plugin build/out_nri_audit.so (cgo, c-shared)
+	@mkdir -p $(BUILD_DIR)
+	$(GO) build -buildmode=c-shared -trimpath -o $(BUILD_DIR)/out_nri_audit.so ./plugin
+	@rm -f $(BUILD_DIR)/out_nri_audit.h
+
+.PHONY: demo
+demo: ## install what is missing (apt), build, generate a sample journal, ship it, print a summary (ES_URL=… ships to Elasticsearch too)
+	@scripts/demo.sh
 
 .PHONY: test
 test: ## vet, all tests with -race, and a short run of every fuzz target
@@ -42,6 +53,10 @@ bench: ## run the benchmarks (BENCHTIME=1s)
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+.PHONY: victorialogs
+victorialogs: ## prebuild the VictoriaLogs test server into build/cache/ (integration tests build it on demand)
+	$(GO) test -count=1 -run '^TestBuildBinary$$' ./internal/testenv/victorialogs
 
 .PHONY: clean
 clean: ## remove build outputs

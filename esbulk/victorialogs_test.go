@@ -41,7 +41,7 @@ func vlValue(f *audit.Field) string {
 	case audit.Bool:
 		return strconv.FormatBool(f.BoolValue())
 	}
-	return f.Str
+	return audit.ValidUTF8(f.Str) // what the encoder writes
 }
 
 func TestVictoriaLogsRoundTrip(t *testing.T) {

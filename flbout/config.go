@@ -270,12 +270,14 @@ func ParseConfig(g Getter) (Config, error) {
 		{"request_timeout", &c.ES.RequestTimeout, DefaultRequestTimeout},
 		{"retry_budget", &c.ES.RetryBudget, DefaultRetryBudget},
 	}
+	set := map[string]bool{}
 	for _, d := range durations {
 		v := get(d.key)
 		if v == "" {
 			*d.dst = d.def
 			continue
 		}
+		set[d.key] = true
 		if *d.dst, err = parseDuration(v); err != nil {
 			return c, keyError(d.key, v, "%v", err)
 		}
@@ -283,8 +285,19 @@ func ParseConfig(g Getter) (Config, error) {
 			return c, keyError(d.key, v, "must be positive")
 		}
 	}
-	if c.ES.RequestTimeout > c.FlushTimeout {
-		return c, keyError("request_timeout", c.ES.RequestTimeout.String(), "longer than flush_timeout %v: no request could finish", c.FlushTimeout)
+	// Defaults never exceed an explicit, shorter flush_timeout.
+	for _, k := range []struct {
+		key string
+		v   *time.Duration
+	}{{"request_timeout", &c.ES.RequestTimeout}, {"retry_budget", &c.ES.RetryBudget}} {
+		if *k.v <= c.FlushTimeout {
+			continue
+		}
+		if set[k.key] {
+			return c, keyError(k.key, k.v.String(), "longer than flush_timeout %v, which bounds the whole flush", c.FlushTimeout)
+		}
+		*k.v = c.FlushTimeout
+		c.raw[k.key] = c.FlushTimeout.String()
 	}
 	if v := get("stats_interval"); v != "" {
 		if b, berr := parseBool(v, true); berr == nil && !b {

@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Output, error) {
 		return nil, fmt.Errorf("flbout: %w", err)
 	}
 	o := &Output{cfg: cfg, log: log, client: client}
-	if o.dl, err = newRawDeadLetter(cfg, client, log); err != nil {
+	if o.dl, err = newRawDeadLetter(cfg, log); err != nil {
 		client.Close()
 		return nil, err
 	}
@@ -149,18 +149,34 @@ func (o *Output) FlushCopy(src []byte) Status {
 		buf = &b
 	}
 	chunk := append((*buf)[:0], src...)
-	st := o.Flush(context.Background(), chunk)
-	if cap(chunk) <= maxPooledChunk {
-		*buf = chunk[:0]
-		o.chunks.Put(buf)
-	}
-	return st
+	// The copy is dead once encoded into the bulk body: give it back
+	// before the network wait, so concurrent workers share fewer of them.
+	return o.flush(context.Background(), chunk, func() {
+		if cap(chunk) <= maxPooledChunk {
+			*buf = chunk[:0]
+			o.chunks.Put(buf)
+		}
+	})
 }
 
 // Flush decodes chunk, builds one document per event and sends them,
 // synchronously, within flush_timeout. chunk is only read, and nothing
 // refers to it after Flush returns.
-func (o *Output) Flush(ctx context.Context, chunk []byte) (st Status) {
+func (o *Output) Flush(ctx context.Context, chunk []byte) Status {
+	return o.flush(ctx, chunk, nil)
+}
+
+// flush is Flush calling release, if not nil, as soon as nothing refers to
+// chunk any more (always before it returns).
+func (o *Output) flush(ctx context.Context, chunk []byte, release func()) (st Status) {
+	released := false
+	releaseChunk := func() {
+		if release != nil && !released {
+			released = true
+			release()
+		}
+	}
+	defer releaseChunk()
 	start := time.Now()
 	o.mu.RLock()
 	defer o.mu.RUnlock()
@@ -189,21 +205,32 @@ func (o *Output) Flush(ctx context.Context, chunk []byte) (st Status) {
 		o.log.Error("flush", "error", err.Error())
 		return StatusRetry
 	}
-	defer o.putScratch(s)
+	defer func() {
+		if r := recover(); r != nil {
+			panic(r) // a scratch that saw a panic is not reused
+		}
+		o.putScratch(s)
+	}()
 
 	n, err := o.build(s, chunk)
 	var cerr *flbchunk.Error
 	var bad []byte
+	badAt := 0
 	switch {
 	case errors.As(err, &cerr):
 		// The events before the offset are shipped; the rest can never
 		// decode, so re-delivery would loop: dead-letter it instead.
-		bad = chunk[min(max(cerr.Offset, 0), len(chunk)):]
+		badAt = badEventStart(chunk, cerr)
+		bad = append([]byte(nil), chunk[badAt:]...) // rare; chunk is released below
 		o.stats.decodeErrors.Add(1)
 	case err != nil:
 		o.log.Error("flush: building documents", "error", err.Error())
 		return StatusRetry
 	}
+
+	// Everything from chunk now lives in s.batch (encoded) or bad (copied).
+	s.rec.Reset()
+	releaseChunk()
 
 	var res esbulk.Result
 	if s.batch.Len() > 0 {
@@ -229,13 +256,13 @@ func (o *Output) Flush(ctx context.Context, chunk []byte) (st Status) {
 		}
 	}
 	if bad != nil {
-		if err := o.dl.write(ctx, cerr, bad); err != nil {
+		if err := o.dl.write(ctx, cerr, badAt, bad); err != nil {
 			o.log.Error("undecodable chunk data could not be dead-lettered, Fluent Bit will retry",
 				"offset", cerr.Offset, "bytes", len(bad), "reason", cerr.Reason, "error", err.Error())
 			return StatusRetry
 		}
 		o.stats.rawDeadLettered.Add(int64(len(bad)))
-		o.log.Error("undecodable chunk data dead-lettered", "offset", cerr.Offset, "events_before", cerr.Events,
+		o.log.Error("undecodable chunk data dead-lettered", "offset", badAt, "error_offset", cerr.Offset, "events_before", cerr.Events,
 			"bytes", len(bad), "reason", cerr.Reason, "dead_letter", o.dl.where())
 	}
 	o.log.Debug("flushed", "bytes", len(chunk), "records", n.records, "dropped", n.dropped,
@@ -245,6 +272,29 @@ func (o *Output) Flush(ctx context.Context, chunk []byte) (st Status) {
 }
 
 type built struct{ records, dropped int }
+
+// badEventStart returns where the event that failed to decode begins: the
+// end of the last good one. The number of complete events in chunk[:x]
+// never decreases with x, so the smallest prefix holding cerr.Events of
+// them is found by bisection with flbchunk.Count (this runs only for
+// malformed chunks). The dead letter then holds whole events, not bytes
+// cut in the middle of one.
+func badEventStart(chunk []byte, cerr *flbchunk.Error) int {
+	hi := min(max(cerr.Offset, 0), len(chunk))
+	if cerr.Events <= 0 {
+		return 0
+	}
+	lo := 0
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if n, _ := flbchunk.Count(chunk[:mid]); n >= cerr.Events {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
 
 // build decodes chunk into s.batch. The error is a *flbchunk.Error for
 // malformed input (the events before it are in the batch) or an encoding
@@ -287,17 +337,17 @@ func (o *Output) Close() error {
 
 // Stats are an instance's totals since Init.
 type Stats struct {
-	Flushes, OK, Retry, Timeouts                  int64
-	Records, Dropped                              int64 // events decoded; dropped by mode/policy
-	Delivered, Duplicates, DeadLettered, Failed   int64 // per Elasticsearch outcome (a retried record counts again)
-	DecodeErrors, RawDeadLettered                 int64 // malformed chunks; their dead-lettered bytes
+	Flushes, OK, Retry, Timeouts                int64
+	Records, Dropped                            int64 // events decoded; dropped by mode/policy
+	Delivered, Duplicates, DeadLettered, Failed int64 // per Elasticsearch outcome (a retried record counts again)
+	DecodeErrors, RawDeadLettered               int64 // malformed chunks; their dead-lettered bytes
 }
 
 type counters struct {
-	flushes, ok, retry, timeouts               atomic.Int64
-	records, dropped                           atomic.Int64
+	flushes, ok, retry, timeouts                atomic.Int64
+	records, dropped                            atomic.Int64
 	delivered, duplicates, deadLettered, failed atomic.Int64
-	decodeErrors, rawDeadLettered              atomic.Int64
+	decodeErrors, rawDeadLettered               atomic.Int64
 }
 
 // Stats returns the totals.

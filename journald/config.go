@@ -102,8 +102,9 @@ type Config struct {
 	// WaitTimeout bounds one sd_journal_wait in follow mode, hence how long
 	// Close may take; 0 means DefaultWaitTimeout.
 	WaitTimeout time.Duration
-	// MaxFieldSize, when positive, caps the bytes read of a field (the
-	// sd_journal data threshold); 0 reads every field whole.
+	// MaxFieldSize, when positive, cuts field values to that many bytes
+	// (and is passed to libsystemd as the data threshold, a hint that
+	// spares decompressing the rest); 0 reads every field whole.
 	MaxFieldSize int
 	// Logger receives warnings (vacuumed cursor, unreadable fields); nil
 	// means slog.Default().
@@ -168,6 +169,10 @@ func validMatch(m string) error {
 	}
 	return nil
 }
+
+// Validate checks the configuration without opening anything (Open does
+// it too).
+func (c *Config) Validate() error { return c.validate() }
 
 func (c *Config) validate() error {
 	if c.Directory != "" && len(c.Files) > 0 {

@@ -2,6 +2,7 @@ package kibana
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,8 +30,10 @@ type Config struct {
 	// Username and Password select HTTP basic auth.
 	Username string
 	Password string
-	// APIKey is an Elasticsearch API key in its encoded form (base64 of
-	// "id:api_key"), sent as "Authorization: ApiKey <APIKey>".
+	// APIKey is an Elasticsearch API key: the encoded form (base64 of
+	// "id:api_key", what the create API key response calls "encoded") or
+	// "id:api_key" itself, which is encoded here. Sent as
+	// "Authorization: ApiKey <encoded>".
 	APIKey string
 	// HTTPClient sends the requests; nil means a client with a 60 s
 	// timeout. Set its Transport for custom TLS.
@@ -93,7 +96,11 @@ func New(cfg Config) (*Client, error) {
 	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
 		return nil, errors.New("kibana: give either an API key or a user and password, not both")
 	case cfg.APIKey != "":
-		c.auth = "ApiKey " + cfg.APIKey
+		key := cfg.APIKey
+		if strings.Contains(key, ":") { // id:api_key; base64 has no ':'
+			key = base64.StdEncoding.EncodeToString([]byte(key))
+		}
+		c.auth = "ApiKey " + key
 	case cfg.Username != "":
 		req := http.Request{Header: http.Header{}}
 		req.SetBasicAuth(cfg.Username, cfg.Password)

@@ -127,6 +127,7 @@ func TestAuth(t *testing.T) {
 	}{
 		{"basic", kibana.Config{Username: "elastic", Password: "s3cret"}, 0},
 		{"api key", kibana.Config{APIKey: "aWQ6a2V5"}, 0},
+		{"api key as id:key", kibana.Config{APIKey: "id:key"}, 0},
 		{"no credentials", kibana.Config{}, 401},
 		{"wrong password", kibana.Config{Username: "elastic", Password: "nope"}, 401},
 		{"wrong key", kibana.Config{APIKey: "bm9wZQ=="}, 401},

@@ -95,6 +95,7 @@ func (c *Client) WaitReady(parent context.Context, timeout time.Duration) (Statu
 	start := time.Now()
 	delay := c.poll
 	var last error
+	attempt := 0
 	for {
 		probe, probeCancel := context.WithTimeout(ctx, 10*time.Second)
 		st, err := c.GetStatus(probe)
@@ -120,7 +121,11 @@ func (c *Client) WaitReady(parent context.Context, timeout time.Duration) (Statu
 		default:
 			last = fmt.Errorf("kibana: status: level %q (%s)", st.Level, st.Summary)
 		}
-		c.logger.Debug("kibana not ready", "err", last)
+		if attempt++; attempt == 1 {
+			c.logger.Info("waiting for kibana", "url", c.root.Redacted(), "timeout", timeout, "reason", last)
+		} else {
+			c.logger.Debug("kibana not ready", "err", last)
+		}
 		if sleep(ctx, delay) != nil {
 			if err := parent.Err(); err != nil {
 				return st, fmt.Errorf("kibana: waiting for %s: %w", c.root.Redacted(), err)

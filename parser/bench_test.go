@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,4 +140,11 @@ func BenchmarkBuildJournalEntry(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		bld.Build(e, &r)
 	}
+}
+
+// BenchmarkBuildRepeatedKeys: a hostile line repeating one key 2,000 times
+// must stay linear (the _N suffix search is memoized).
+func BenchmarkBuildRepeatedKeys(b *testing.B) {
+	line := "level=info msg=m" + strings.Repeat(" a=1", 2000)
+	benchBuild(b, line)
 }

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
-	"unsafe"
 
 	"github.com/nri-audit/nri-audit/audit"
 )
@@ -89,6 +87,8 @@ type Builder struct {
 	keys    map[string]cachedKey
 	edits   []edit
 	msgBuf  []byte
+	keySet  map[string]struct{} // document keys, once a line has many
+	suffix  map[string]int      // next _N to try per key, for repeated keys
 
 	reservedFull [9]string
 }
@@ -235,16 +235,10 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	if event != nil {
 		eventName = event.Name
 	}
-	// Substrings of a valid line split at ASCII delimiters are valid too:
-	// only unescaped (copied) values then need checking.
-	lineValid := utf8.ValidString(message)
-	fix := func(v string) string {
-		if lineValid && aliases(message, v) {
-			return v
-		}
-		return audit.ValidUTF8(v)
-	}
+	// Values are not repaired here: Record.AppendJSON writes every invalid
+	// UTF-8 byte as U+FFFD, so the document is valid whatever the line held.
 	timeSet := false
+	b.resetKeySet()
 	b.edits = b.edits[:0]
 	for i := range b.pairs {
 		p := &b.pairs[i]
@@ -264,7 +258,7 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			start := len(b.names)
 			redacted := false
 			for _, v := range p.vals {
-				v, red := b.redact(eventName, ck.bare, fix(v))
+				v, red := b.redact(eventName, ck.bare, v)
 				redacted = redacted || red
 				b.names = append(b.names, v)
 			}
@@ -273,13 +267,15 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			}
 			r.AddStrings(key, b.names[start:]...)
 			b.names = b.names[:start]
+			b.noteKey(key)
 			continue
 		}
-		v, red := b.redact(eventName, ck.bare, fix(p.val))
+		v, red := b.redact(eventName, ck.bare, p.val)
 		if red {
 			b.edits = append(b.edits, edit{p.vs, p.ve})
 		}
 		r.AddString(key, v)
+		b.noteKey(key)
 	}
 	if !timeSet {
 		r.Timestamp = e.Realtime
@@ -299,7 +295,7 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		}
 	}
 	if hasOwners {
-		o := audit.ParseOwners(audit.ValidUTF8(owners), b.names[:0], b.indexes[:0])
+		o := audit.ParseOwners(owners, b.names[:0], b.indexes[:0])
 		if o.Names != nil {
 			r.AddStrings(b.reservedFull[3], o.Names...)
 			r.AddStrings(b.reservedFull[4], o.Indexes...)
@@ -313,37 +309,46 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		r.AddString(b.reservedFull[6], runtime)
 	}
 	if len(b.errs) > 0 {
-		for i := range b.errs {
-			b.errs[i] = audit.ValidUTF8(b.errs[i])
-		}
 		r.AddStrings(b.reservedFull[7], b.errs...)
 	}
 	if parseErr != nil {
 		r.AddString(b.reservedFull[8], parseErr.Error())
 	}
 
-	// Journal fields, as they come.
+	// Journal fields, as they come. A name the entry repeats as a separate
+	// field (in_systemd before Fluent Bit 3.2.3 does) is merged into one
+	// array so the document never has duplicate keys.
+	var seen [4]uint64
 	for i := range e.Fields {
 		f := &e.Fields[i]
 		if !b.keepField(f.Name) && !(parseErr != nil && f == msgField) {
 			continue
 		}
-		name := audit.ValidUTF8(f.Name)
+		name := f.Name
+		if !isPlainName(name) {
+			name = audit.ValidUTF8(name)
+		}
+		bit := nameBit(name)
+		if seen[bit>>6]&(1<<(bit&63)) != 0 {
+			if j := r.Index(name); j >= 0 {
+				mergeRepeated(r, j, f)
+				continue
+			}
+		}
+		seen[bit>>6] |= 1 << (bit & 63)
 		if f == msgField {
-			r.AddString(name, audit.ValidUTF8(b.rewriteMessage(message)))
+			r.AddString(name, b.rewriteMessage(message))
 			continue
 		}
 		if f.Repeated() {
 			start := len(b.names)
-			b.names = append(b.names, audit.ValidUTF8(f.Value))
-			for _, v := range f.More {
-				b.names = append(b.names, audit.ValidUTF8(v))
-			}
+			b.names = append(b.names, f.Value)
+			b.names = append(b.names, f.More...)
 			r.AddStrings(name, b.names[start:]...)
 			b.names = b.names[:start]
 			continue
 		}
-		r.AddString(name, audit.ValidUTF8(f.Value))
+		r.AddString(name, f.Value)
 	}
 
 	b.setID(e, r)
@@ -390,16 +395,6 @@ func (b *Builder) redact(eventName, bareKey, value string) (string, bool) {
 	return value, false
 }
 
-// aliases reports whether sub is a substring of s's memory.
-func aliases(s, sub string) bool {
-	if len(sub) == 0 {
-		return true
-	}
-	base := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	p := uintptr(unsafe.Pointer(unsafe.StringData(sub)))
-	return p >= base && p+uintptr(len(sub)) <= base+uintptr(len(s))
-}
-
 // edit marks a value span of MESSAGE that must not be shipped as written.
 type edit struct{ start, end int }
 
@@ -435,6 +430,8 @@ func (b *Builder) sanitized(raw string) cachedKey {
 	if ck, ok := b.keys[raw]; ok {
 		return ck
 	}
+	// Keys are repaired before the uniqueness checks: two keys differing
+	// only in invalid bytes must not become one JSON key.
 	bare := audit.ValidUTF8(audit.SanitizeKey(raw))
 	ck := cachedKey{full: b.prefix + bare}
 	ck.bare = ck.full[len(b.prefix):]
@@ -444,22 +441,50 @@ func (b *Builder) sanitized(raw string) cachedKey {
 	return ck
 }
 
+// linearKeys is how many document keys are searched linearly before the
+// builder switches to a set: lines with thousands of keys stay linear-time.
+const linearKeys = 32
+
 // unique returns ck.full, or ck.full with the first free _N suffix when the
 // key is reserved or already in the document.
 func (b *Builder) unique(r *audit.Record, ck cachedKey) string {
 	if !audit.IsReserved(ck.bare) && !b.isTaken(r, ck.full) {
 		return ck.full
 	}
-	for n := 2; ; n++ {
+	if b.suffix == nil {
+		b.suffix = make(map[string]int)
+	}
+	n := b.suffix[ck.full]
+	if n < 2 {
+		n = 2
+	}
+	for ; ; n++ {
 		k := ck.full + "_" + strconv.Itoa(n)
 		if !b.isTaken(r, k) {
+			// Suffixes of one key only grow: the next search starts here.
+			b.suffix[strings.Clone(ck.full)] = n + 1
 			return k
 		}
 	}
 }
 
 func (b *Builder) isTaken(r *audit.Record, key string) bool {
-	if key == audit.TimestampKey || r.Index(key) >= 0 {
+	if key == audit.TimestampKey {
+		return true
+	}
+	if b.keySet == nil && len(r.Fields) >= linearKeys {
+		b.keySet = make(map[string]struct{}, 2*len(r.Fields))
+	}
+	if b.keySet != nil {
+		if len(b.keySet) == 0 {
+			for i := range r.Fields {
+				b.keySet[r.Fields[i].Key] = struct{}{}
+			}
+		}
+		if _, ok := b.keySet[key]; ok {
+			return true
+		}
+	} else if r.Index(key) >= 0 {
 		return true
 	}
 	for _, t := range b.taken {
@@ -468,6 +493,60 @@ func (b *Builder) isTaken(r *audit.Record, key string) bool {
 		}
 	}
 	return false
+}
+
+// noteKey records a key written by the parsed-key loop in the key set.
+func (b *Builder) noteKey(key string) {
+	if b.keySet != nil {
+		b.keySet[key] = struct{}{}
+	}
+}
+
+// resetKeySet forgets the previous line's keys and suffixes. The set is
+// dropped, not cleared, so one huge line does not make every later line
+// pay for a big map.
+func (b *Builder) resetKeySet() {
+	b.keySet = nil
+	if len(b.suffix) > 0 {
+		b.suffix = nil
+	}
+}
+
+// isPlainName reports whether a journal field name is printable ASCII, as
+// journald's own names ([A-Z0-9_]) always are; others are checked as UTF-8.
+func isPlainName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// nameBit is a cheap 8-bit fingerprint of a field name for the duplicate
+// prefilter; a hit is confirmed by a search of the record.
+func nameBit(name string) uint {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	return uint(n*31+int(name[n-1])*7+int(name[n/2])*3+int(name[0])) & 255
+}
+
+// mergeRepeated appends the values of f to the record field at j, which
+// becomes an array.
+func mergeRepeated(r *audit.Record, j int, f *audit.JournalField) {
+	prev := &r.Fields[j]
+	var vals []string
+	switch prev.Kind {
+	case audit.Strings:
+		vals = append(vals, prev.Strs...)
+	default:
+		vals = append(vals, prev.Str)
+	}
+	vals = append(vals, f.Value)
+	vals = append(vals, f.More...)
+	*prev = audit.Field{Key: prev.Key, Kind: audit.Strings, Strs: vals}
 }
 
 func (b *Builder) keepField(name string) bool {
@@ -497,24 +576,42 @@ func matchAny(patterns []string, name string) bool {
 // re-sent document is a 409 conflict, never a duplicate; hashing only these
 // fields keeps the id stable whatever keep_fields/drop_fields select.
 func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
+	// Readers list fields in different orders (sdjournal in storage order,
+	// journalctl -o json in hash order): find the identity fields first and
+	// hash them in a fixed order, so every reader derives the same id.
+	var at [identityCount + 1]int
+	for i := range at {
+		at[i] = -1
+	}
+	for i := range e.Fields {
+		name := e.Fields[i].Name
+		if name == b.messageKey {
+			if at[identityCount] < 0 {
+				at[identityCount] = i
+			}
+			continue
+		}
+		if k := identityIndex(name); k >= 0 && at[k] < 0 {
+			at[k] = i
+		}
+	}
 	h := append(b.hashBuf[:0], "nri-audit/v1\x00"...)
 	h = binary.BigEndian.AppendUint64(h, uint64(e.Realtime.UnixNano()))
 	h = append(h, e.Cursor...)
 	h = append(h, 0)
-	for i := range e.Fields {
-		f := &e.Fields[i]
-		if !isIdentityField(f.Name) && f.Name != b.messageKey {
+	for k, i := range at {
+		if i < 0 {
+			h = append(h, byte(k), 0xff) // absent differs from empty
 			continue
 		}
-		h = append(h, f.Name...)
-		h = append(h, '=')
+		f := &e.Fields[i]
+		h = append(h, byte(k))
 		h = binary.BigEndian.AppendUint32(h, uint32(len(f.Value)))
 		h = append(h, f.Value...)
 		for _, v := range f.More {
 			h = binary.BigEndian.AppendUint32(h, uint32(len(v)))
 			h = append(h, v...)
 		}
-		h = append(h, 0)
 	}
 	sum := sha256.Sum256(h)
 	copy(r.ID[:], sum[:audit.IDSize])
@@ -523,12 +620,29 @@ func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
 	}
 }
 
-func isIdentityField(name string) bool {
+// identityCount is the number of journal fields identityIndex knows.
+const identityCount = 7
+
+// identityIndex gives the hashing position of an identity field (then
+// MESSAGE comes last), or -1.
+func identityIndex(name string) int {
 	switch name {
-	case "_MACHINE_ID", "_BOOT_ID", "_HOSTNAME", "_PID", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT", "_STREAM_ID":
-		return true
+	case "_MACHINE_ID":
+		return 0
+	case "_BOOT_ID":
+		return 1
+	case "_HOSTNAME":
+		return 2
+	case "_PID":
+		return 3
+	case "SYSLOG_IDENTIFIER":
+		return 4
+	case "_SYSTEMD_UNIT":
+		return 5
+	case "_STREAM_ID":
+		return 6
 	}
-	return false
+	return -1
 }
 
 // detectRuntime applies DESIGN.md §3.1 rule 15.
@@ -548,7 +662,7 @@ func detectRuntime(e *audit.Entry) (string, bool) {
 	case strings.Contains(v, "crio"), strings.Contains(v, "cri-o"):
 		return "crio", true
 	case hasIdent:
-		return audit.ValidUTF8(ident), true
+		return ident, true
 	}
 	return "", false
 }

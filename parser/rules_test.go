@@ -407,3 +407,32 @@ func TestRepeatedJournalField(t *testing.T) {
 		t.Fatalf("nri_msg %q", v)
 	}
 }
+
+func TestIDIndependentOfFieldOrder(t *testing.T) {
+	b, _ := parser.New(parser.Options{})
+	fields := [][2]string{{"_BOOT_ID", "b"}, {"MESSAGE", "msg=x"}, {"_HOSTNAME", "h"}, {"PRIORITY", "6"}, {"_PID", "1"}}
+	var ids [][audit.IDSize]byte
+	for _, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 0, 4, 1, 3}} {
+		e := &audit.Entry{Realtime: journalTime}
+		for _, i := range order {
+			e.Add(fields[i][0], fields[i][1])
+		}
+		var r audit.Record
+		b.Build(e, &r)
+		ids = append(ids, r.ID)
+	}
+	if ids[0] != ids[1] || ids[0] != ids[2] {
+		t.Fatal("id depends on field order")
+	}
+}
+
+func TestDuplicateJournalNamesMerged(t *testing.T) {
+	got, _ := doc(t, parser.Options{}, `level=info msg=m`, "CONTAINER_TAG", "a", "CONTAINER_TAG", "b", "CONTAINER_TAG", "c")
+	check(t, got, want{"CONTAINER_TAG": []string{"a", "b", "c"}})
+}
+
+func TestManyRepeatedKeys(t *testing.T) {
+	// BenchmarkBuildRepeatedKeys tracks the cost; this checks the suffixes.
+	got, _ := doc(t, parser.Options{}, "level=info msg=m"+strings.Repeat(" a=1", 3000))
+	check(t, got, want{"nri_a": "1", "nri_a_2": "1", "nri_a_3000": "1", "nri_a_3001": nil})
+}

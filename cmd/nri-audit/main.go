@@ -22,6 +22,10 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"parse", "turn log lines or journalctl JSON into the documents nri-audit ships", runParse},
+		{"setup", "install the Elasticsearch index templates and lifecycle (and Kibana dashboards)", runSetup},
+		{"ship", "read the journal and ship the documents to Elasticsearch (or NDJSON), resumable", runShip},
+		{"gen-journal", "write a realistic sample journal (containerd, CRI-O, NRI audit lines) for demos and tests", runGenJournal},
+		{"summary", "tally NDJSON documents: adjustments by plugin and field, errors by plugin", runSummary},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/nri-audit/nri-audit/esbulk"
 	"github.com/nri-audit/nri-audit/examples/efk"
@@ -31,6 +32,8 @@ func runSetup(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	kibanaUser := fs.String("kibana-user", "", "Kibana user (default the Elasticsearch user)")
 	kibanaPassword := fs.String("kibana-password", "", "Kibana password (default $KIBANA_PASSWORD, else the Elasticsearch password)")
 	kibanaAPIKey := fs.String("kibana-api-key", "", "Kibana API key (default $KIBANA_API_KEY)")
+	kibanaSpace := fs.String("kibana-space", "", "Kibana space to import into (default: the default space)")
+	kibanaWait := fs.Duration("kibana-wait", 3*time.Minute, "how long to wait for Kibana to become available")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: nri-audit setup [--url URL] [--index-template] [--data-stream NAME] [--dashboards] [flags]\n\n"+
 			"Installs what the Elasticsearch documents of nri-audit need: the component\n"+
@@ -134,6 +137,8 @@ func runSetup(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			CAFile:             cfg.CAFile,
 			InsecureSkipVerify: cfg.InsecureSkipVerify,
 			IndexPattern:       pattern,
+			Space:              *kibanaSpace,
+			Wait:               *kibanaWait,
 		}
 		if ko.APIKey != "" {
 			ko.User = ""

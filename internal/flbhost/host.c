@@ -1,3 +1,8 @@
+//go:build ignore
+
+// (The constraint keeps the go command from compiling this file into the
+// Go package; flbhost.BuildHost compiles it with cc as a program.)
+
 /*
  * flbhost: a faithful stand-in for Fluent Bit's Go output proxy, for tests.
  *
@@ -38,6 +43,8 @@
  *       key value               a plugin property
  *       @chunk /abs/file [N]    deliver this chunk N times (default 1)
  *       @tag journal.x          tag for this instance's chunks
+ *       @null_ctx               flush with a NULL context (what Fluent Bit
+ *                               passes when Init never set one)
  *
  * Output lines start with a word, then key=value pairs:
  *   load, register, init, prerun, flush, retry_exhausted, preexit, exit,
@@ -151,6 +158,7 @@ struct instance {
     int workers;
     int retry_limit;
     char *tag;
+    int null_ctx; /* @null_ctx: flush with a NULL remote context */
     struct prop *props;
     int nprops;
     struct chunk_ref *chunks;
@@ -349,6 +357,8 @@ static void parse_scenario(const char *path)
                 c->path = xstrdup(val);
                 c->repeat = *trim(rep) ? atoi(trim(rep)) : 1;
                 load_chunk(c);
+            } else if (!strcmp(key, "@null_ctx")) {
+                cur->null_ctx = 1;
             } else if (!strcmp(key, "@tag")) {
                 free(cur->tag);
                 cur->tag = xstrdup(val);
@@ -574,7 +584,7 @@ static void co_entry(void)
 {
     struct flush_call *c = co_call;
     if (ps.plugin.cb_flush_ctx) {
-        c->rc = ps.plugin.cb_flush_ctx(c->ins->ctx->remote_context, c->buf, c->size, c->tag);
+        c->rc = ps.plugin.cb_flush_ctx(c->ins->null_ctx ? NULL : c->ins->ctx->remote_context, c->buf, c->size, c->tag);
     } else {
         c->rc = ps.plugin.cb_flush(c->buf, c->size, c->tag);
     }

@@ -37,8 +37,9 @@ type Options struct {
 	// Hostname, MachineID and BootID identify the host (defaults: worker-1
 	// and fixed 32-hex-digit ids).
 	Hostname, MachineID, BootID string
-	// KubeletShare is the fraction of kubelet entries (excluded by the
-	// default matches); negative means none, 0 means 0.1.
+	// KubeletShare is the chance that a kubelet entry (excluded by the
+	// default matches) follows a runtime entry; negative means none, 0
+	// means 0.1.
 	KubeletShare float64
 	// NoCoverage skips the opening block that logs each of the 45 audit
 	// messages once per log style.
@@ -61,9 +62,9 @@ type Stats struct {
 	PluginErrors int
 	// Multiline are entries whose MESSAGE spans lines (export binary form).
 	Multiline int
-	// ByOwnerField counts audit lines by the nri.plugin value as logged
-	// ("" when absent) and the event's first api.Field name.
-	ByOwnerField map[[2]string]int
+	// ByOwnerEvent counts audit lines by the nri.plugin value as logged
+	// ("" when absent) and the event name.
+	ByOwnerEvent map[[2]string]int
 	// Events counts audit lines by event name.
 	Events map[string]int
 }
@@ -113,7 +114,7 @@ func New(opts Options) *Generator {
 		now:    opts.Start,
 		boot:   opts.Start.Add(-26 * time.Hour),
 	}
-	g.stats.ByOwnerField = make(map[[2]string]int)
+	g.stats.ByOwnerEvent = make(map[[2]string]int)
 	g.stats.Events = make(map[string]int)
 	return g
 }
@@ -154,8 +155,7 @@ func (g *Generator) count(e *Entry) {
 		g.stats.Audit++
 		g.stats.Events[ev]++
 		owner, _ := e.Get(metaOwner)
-		field, _ := e.Get(metaField)
-		g.stats.ByOwnerField[[2]string{owner, field}]++
+		g.stats.ByOwnerEvent[[2]string{owner, ev}]++
 	}
 	if v, _ := e.Get(metaPluginError); v != "" {
 		g.stats.PluginErrors++
@@ -167,7 +167,6 @@ func (g *Generator) count(e *Entry) {
 const (
 	metaEvent       = "\x00event"
 	metaOwner       = "\x00owner"
-	metaField       = "\x00field"
 	metaPluginError = "\x00perr"
 )
 
@@ -260,7 +259,6 @@ func (g *Generator) scenario() {
 		s = crioJSON
 	}
 	c := g.newContainer(s)
-	g.kubelet(c, `"SyncLoop ADD" source="api" pods=["`+c.ns+"/"+c.pod+`"]`)
 	g.creating(c)
 	switch r := g.rng.IntN(10); {
 	case r < 3: // a GPU pod
@@ -339,6 +337,13 @@ func (g *Generator) log(c container, level, msg string, kvs []kv, extra ...Field
 	lineTime := g.now.Add(time.Duration(g.rng.IntN(900)+100) * time.Nanosecond)
 	g.line = renderLine(g.line[:0], c.style, lineTime, level, msg, kvs)
 	g.add(c.style.runtime(), string(g.line), extra...)
+	g.kubelet(c, kubeletLines[g.rng.IntN(len(kubeletLines))])
+}
+
+var kubeletLines = []string{
+	`"SyncLoop UPDATE" source="api" pods=["default/web-0"]`,
+	`"Probe failed" probeType="Readiness" pod="monitoring/exporter-1" containerName="main"`,
+	`"RemoveContainer" containerID="4b6f2f4d7a10"`,
 }
 
 func (g *Generator) creating(c container) {
@@ -568,7 +573,7 @@ func (g *Generator) audit(c container, name string, random bool) {
 		kvs = append(kvs, str("nri.plugin", owner))
 	}
 	g.log(c, "info", ev.Message, kvs,
-		Field{metaEvent, ev.Name}, Field{metaOwner, owner}, Field{metaField, ev.Fields[0]})
+		Field{metaEvent, ev.Name}, Field{metaOwner, owner})
 }
 
 func (g *Generator) event(name string) *audit.Event {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -93,4 +94,47 @@ func Append(ctx context.Context, path string, src Source) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// MakeFiles writes the entries of src into files journal files in dir, as
+// journald leaves them after rotation: archived "<base>@<n>.journal" files
+// and the active "<base>.journal" last, perFile entries each (the last one
+// takes the rest). It returns the paths, oldest first.
+func MakeFiles(ctx context.Context, dir, base string, src Source, files, perFile int) ([]string, error) {
+	if files < 1 || perFile < 1 {
+		return nil, fmt.Errorf("journalgen: want at least one file and one entry per file")
+	}
+	var paths []string
+	for i := 0; i < files; i++ {
+		name := fmt.Sprintf("%s@%016x.journal", base, i+1)
+		if i == files-1 {
+			name = base + ".journal"
+		}
+		p := filepath.Join(dir, name)
+		limit := perFile
+		if i == files-1 {
+			limit = -1
+		}
+		if _, err := Make(ctx, p, &limitSource{src: src, left: limit}); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// limitSource yields at most left entries of src (all when left < 0).
+type limitSource struct {
+	src  Source
+	left int
+}
+
+func (l *limitSource) Next(e *Entry) bool {
+	if l.left == 0 {
+		return false
+	}
+	if l.left > 0 {
+		l.left--
+	}
+	return l.src.Next(e)
 }

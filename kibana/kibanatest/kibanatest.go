@@ -80,11 +80,22 @@ type Import struct {
 	Objects   []Object
 }
 
-// NewServer starts a fake Kibana; it is closed when the test ends.
+// NewServer starts a fake Kibana over HTTP; it is closed when the test
+// ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{objects: map[string]map[string]Object{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewTLSServer starts a fake Kibana over HTTPS with a self-signed
+// certificate (Server.Certificate()).
+func NewTLSServer(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{objects: map[string]map[string]Object{}}
+	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
 }
