@@ -47,7 +47,7 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
 else
   echo "demo: not a Debian/Ubuntu system; make sure libsystemd headers and systemd-journal-remote are installed" >&2
 fi
-command -v "$GO" >/dev/null 2>&1 || die "Go is not installed: get Go 1.25 or newer from https://go.dev/dl/ (distribution packages are often older)"
+command -v "$GO" >/dev/null 2>&1 || die "Go is not installed: get Go 1.26 or newer from https://go.dev/dl/ (distribution packages are often older)"
 
 # 2. Build.
 say "building $BIN"
