@@ -36,12 +36,20 @@ test: ## vet, all tests with -race, and a short run of every fuzz target
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 .PHONY: fuzz-smoke
+# A run that only reports "context deadline exceeded" hit the go test -fuzz
+# time-limit race (golang/go#48127, under load): it found nothing, so it is
+# reported and not failed. A real finding always prints "Failing input written".
 fuzz-smoke: ## run every fuzz target for FUZZTIME (default 5s)
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
 	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for t in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/nri-audit-fuzz.log 2>&1 || { cat /tmp/nri-audit-fuzz.log; exit 1; }; \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >$$log 2>&1; then \
+	      if grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
+	        echo "  (fuzz time limit hit while a worker was busy; no failing input)"; \
+	      else cat $$log; exit 1; fi; \
+	    fi; \
 	  done; \
 	done
 

@@ -239,3 +239,18 @@ func TestRedact(t *testing.T) {
 		t.Error("redaction not disabled")
 	}
 }
+
+func TestPlainKeyEncoding(t *testing.T) {
+	var r Record
+	r.AddPlainString("plain", "v")
+	r.AddString("needs \"escaping\"", "v")
+	got := string(r.AppendJSON(nil))
+	if !strings.HasSuffix(got, `,"plain":"v","needs \"escaping\"":"v"}`) {
+		t.Fatalf("%s", got)
+	}
+	for k, want := range map[string]bool{"nri_a.b": true, `a"b`: false, `a\b`: false, "é": false, "\x01": false, "": true} {
+		if IsPlainKey(k) != want {
+			t.Errorf("IsPlainKey(%q) = %v", k, !want)
+		}
+	}
+}

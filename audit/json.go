@@ -16,7 +16,13 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '"')
 	for i := range r.Fields {
 		f := &r.Fields[i]
-		dst = appendKey(dst, f.Key)
+		if f.PlainKey {
+			dst = append(dst, ',', '"')
+			dst = append(dst, f.Key...)
+			dst = append(dst, '"', ':')
+		} else {
+			dst = appendKey(dst, f.Key)
+		}
 		switch f.Kind {
 		case String:
 			dst = AppendJSONString(dst, f.Str)

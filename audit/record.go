@@ -23,6 +23,21 @@ type Field struct {
 	Str  string
 	Strs []string
 	Kind Kind
+	// PlainKey promises that Key needs no JSON escaping (see IsPlainKey),
+	// so the encoder copies it without scanning. Builders set it for keys
+	// they checked once and cached.
+	PlainKey bool
+}
+
+// IsPlainKey reports whether k is printable ASCII without '"' or '\\',
+// i.e. can be written into JSON as it is.
+func IsPlainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // BoolValue returns the value of a Bool field.
@@ -59,6 +74,11 @@ func (r *Record) Reset() {
 // AddString appends a string field. The caller guarantees key uniqueness.
 func (r *Record) AddString(key, value string) {
 	r.Fields = append(r.Fields, Field{Key: key, Kind: String, Str: value})
+}
+
+// AddPlainString is AddString for a key the caller knows IsPlainKey.
+func (r *Record) AddPlainString(key, value string) {
+	r.Fields = append(r.Fields, Field{Key: key, Kind: String, Str: value, PlainKey: true})
 }
 
 // AddStrings appends an array-of-strings field, copying values into the

@@ -62,8 +62,9 @@ type Options struct {
 const maxKeyCache = 4096
 
 type cachedKey struct {
-	full string // prefix + sanitized
-	bare string // sanitized, without prefix
+	full  string // prefix + sanitized
+	bare  string // sanitized, without prefix
+	plain bool   // full needs no JSON escaping
 }
 
 // Builder turns journal entries into documents (DESIGN.md §3). It keeps
@@ -91,6 +92,7 @@ type Builder struct {
 	suffix  map[string]int      // next _N to try per key, for repeated keys
 
 	reservedFull [9]string
+	prefixPlain  bool // the derived keys need no JSON escaping
 }
 
 // New validates opts and returns a Builder.
@@ -139,6 +141,7 @@ func New(opts Options) (*Builder, error) {
 		audit.KeyPluginIndex, audit.KeyRemoval, audit.KeyRuntime, audit.KeyErrorPlugin, audit.KeyParseError} {
 		b.reservedFull[i] = b.prefix + k
 	}
+	b.prefixPlain = audit.IsPlainKey(b.prefix)
 	return b, nil
 }
 
@@ -274,7 +277,11 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		if red {
 			b.edits = append(b.edits, edit{p.vs, p.ve})
 		}
-		r.AddString(key, v)
+		if ck.plain { // a _N suffix keeps a key plain
+			r.AddPlainString(key, v)
+		} else {
+			r.AddString(key, v)
+		}
 		b.noteKey(key)
 	}
 	if !timeSet {
@@ -285,6 +292,7 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	}
 
 	// Derived keys.
+	derivedStart := len(r.Fields)
 	if event != nil {
 		r.AddString(b.reservedFull[0], event.Name)
 		r.AddString(b.reservedFull[1], string(event.Op))
@@ -314,6 +322,9 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	if parseErr != nil {
 		r.AddString(b.reservedFull[8], parseErr.Error())
 	}
+	for i := derivedStart; i < len(r.Fields); i++ {
+		r.Fields[i].PlainKey = b.prefixPlain
+	}
 
 	// Journal fields, as they come. A name the entry repeats as a separate
 	// field (in_systemd before Fluent Bit 3.2.3 does) is merged into one
@@ -325,7 +336,8 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			continue
 		}
 		name := f.Name
-		if !isPlainName(name) {
+		plain := audit.IsPlainKey(name)
+		if !plain {
 			name = audit.ValidUTF8(name)
 		}
 		bit := nameBit(name)
@@ -338,6 +350,7 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		seen[bit>>6] |= 1 << (bit & 63)
 		if f == msgField {
 			r.AddString(name, b.rewriteMessage(message))
+			r.Fields[len(r.Fields)-1].PlainKey = plain
 			continue
 		}
 		if f.Repeated() {
@@ -348,7 +361,11 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			b.names = b.names[:start]
 			continue
 		}
-		r.AddString(name, f.Value)
+		if plain {
+			r.AddPlainString(name, f.Value)
+		} else {
+			r.AddString(name, f.Value)
+		}
 	}
 
 	b.setID(e, r)
@@ -435,6 +452,7 @@ func (b *Builder) sanitized(raw string) cachedKey {
 	bare := audit.ValidUTF8(audit.SanitizeKey(raw))
 	ck := cachedKey{full: b.prefix + bare}
 	ck.bare = ck.full[len(b.prefix):]
+	ck.plain = audit.IsPlainKey(ck.full)
 	if len(b.keys) < maxKeyCache {
 		b.keys[strings.Clone(raw)] = ck
 	}
@@ -510,17 +528,6 @@ func (b *Builder) resetKeySet() {
 	if len(b.suffix) > 0 {
 		b.suffix = nil
 	}
-}
-
-// isPlainName reports whether a journal field name is printable ASCII, as
-// journald's own names ([A-Z0-9_]) always are; others are checked as UTF-8.
-func isPlainName(name string) bool {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < 0x20 || c >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // nameBit is a cheap 8-bit fingerprint of a field name for the duplicate
