@@ -248,7 +248,7 @@ func TestPlainKeyEncoding(t *testing.T) {
 	if !strings.HasSuffix(got, `,"plain":"v","needs \"escaping\"":"v"}`) {
 		t.Fatalf("%s", got)
 	}
-	for k, want := range map[string]bool{"nri_a.b": true, `a"b`: false, `a\b`: false, "é": false, "\x01": false, "": true} {
+	for k, want := range map[string]bool{"nri_a.b": true, `a"b`: false, `a\b`: false, "é": false, "\x01": false, "": true, "0123456789_ABCDEFG": true, "0123456789_ABCDEF\"": false} {
 		if IsPlainKey(k) != want {
 			t.Errorf("IsPlainKey(%q) = %v", k, !want)
 		}

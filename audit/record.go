@@ -29,16 +29,10 @@ type Field struct {
 	PlainKey bool
 }
 
-// IsPlainKey reports whether k is printable ASCII without '"' or '\\',
-// i.e. can be written into JSON as it is.
-func IsPlainKey(k string) bool {
-	for i := 0; i < len(k); i++ {
-		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
+// IsPlainKey reports whether k is ASCII without control characters, '"'
+// or '\\', i.e. can be written into JSON as it is. It checks eight bytes at
+// a time, like the encoder.
+func IsPlainKey(k string) bool { return cleanPrefix(k) == len(k) }
 
 // BoolValue returns the value of a Bool field.
 func (f *Field) BoolValue() bool { return f.Kind == Bool && f.Str == "true" }
