@@ -32,7 +32,7 @@ func commands() []command {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "nri-audit: NRI audit events from the journal into Elasticsearch\n\nUsage:\n  nri-audit <command> [flags]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'nri-audit <command> -h' for the flags of a command.\n")
 }

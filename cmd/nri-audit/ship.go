@@ -93,6 +93,8 @@ func (o *shipOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.parser.register(fs)
 	o.es.register(fs)
+	// ship has no default URL: without one it writes NDJSON.
+	fs.Lookup("url").Usage = "Elasticsearch URL(s), comma-separated, tried round robin (default $" + envURL + "; without a URL, ship writes NDJSON to --output)"
 }
 
 func shipUsage(fs *flag.FlagSet, w io.Writer) func() {
