@@ -183,8 +183,20 @@ func (d *Decoder) value(c *cursor, key string) bool {
 	return true
 }
 
+// add appends a single-valued field, written in place: appending a
+// composite literal would build it on the stack and copy it, a
+// store-forwarding stall per field.
 func (d *Decoder) add(key, value string) {
-	d.e.Fields = append(d.e.Fields, audit.JournalField{Name: key, Value: value})
+	fs := d.e.Fields
+	n := len(fs)
+	if n == cap(fs) {
+		fs = append(fs, audit.JournalField{})
+	} else {
+		fs = fs[:n+1]
+	}
+	f := &fs[n]
+	f.Name, f.Value, f.More = key, value, nil
+	d.e.Fields = fs
 }
 
 // array decodes an array value. An array of scalars (in_systemd's repeated

@@ -44,7 +44,7 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 			return pairs, buf, nil
 		}
 		start := i
-		for i < n && line[i] != '=' && !isSpace(line[i]) {
+		for i < n && !isKeyEnd(line[i]) {
 			i++
 		}
 		key := line[start:i]
@@ -62,7 +62,7 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 			if err != "" {
 				return pairs, buf, &SyntaxError{Format: "logfmt", Offset: start, Msg: err + " in pair " + quoteKey(key)}
 			}
-			pairs = append(pairs, pair{key: key, val: val, vs: i, ve: end})
+			pairs = appendPair(pairs, key, val, i, end)
 			i = end
 			continue
 		}
@@ -70,8 +70,22 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 		for i < n && !isSpace(line[i]) {
 			i++
 		}
-		pairs = append(pairs, pair{key: key, val: line[vstart:i], vs: vstart, ve: i})
+		pairs = appendPair(pairs, key, line[vstart:i], vstart, i)
 	}
+}
+
+// appendPair appends a single-valued pair, written in place: appending a
+// composite literal would build the 80-byte pair on the stack and copy it.
+func appendPair(pairs []pair, key, val string, vs, ve int) []pair {
+	n := len(pairs)
+	if n == cap(pairs) {
+		pairs = append(pairs, pair{})
+	} else {
+		pairs = pairs[:n+1]
+	}
+	p := &pairs[n]
+	p.key, p.val, p.vals, p.isArray, p.vs, p.ve = key, val, nil, false, vs, ve
+	return pairs
 }
 
 func quoteKey(k string) string {
@@ -81,7 +95,15 @@ func quoteKey(k string) string {
 	return fmt.Sprintf("%q", k)
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// Bytes below 64 that end a word, and those that also end a key.
+const (
+	spaceSet  = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+	keyEndSet = spaceSet | 1<<'='
+)
+
+func isSpace(c byte) bool { return c < 64 && spaceSet>>c&1 != 0 }
+
+func isKeyEnd(c byte) bool { return c < 64 && keyEndSet>>c&1 != 0 }
 
 // unquote reads a Go double-quoted string starting at s[at] == '"'. It
 // returns the value (a substring of s when there are no escapes), the index
