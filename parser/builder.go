@@ -63,10 +63,16 @@ type Options struct {
 const maxKeyCache = 4096
 
 type cachedKey struct {
+	raw   string // the line key, cloned
 	full  string // prefix + sanitized
 	bare  string // sanitized, without prefix
 	plain bool   // full needs no JSON escaping
 }
+
+// recentKeys is the size of the direct-mapped cache in front of the key
+// map: a line's few keys are found there with one string comparison
+// instead of a map lookup.
+const recentKeys = 1 << 6
 
 // Builder turns journal entries into documents (DESIGN.md §3). It keeps
 // scratch buffers between calls and is not safe for concurrent use: use one
@@ -87,6 +93,7 @@ type Builder struct {
 	taken   []string
 	hashBuf []byte
 	keys    map[string]cachedKey
+	recent  [recentKeys]cachedKey // indexed by recentSlot(raw)
 	edits   []edit
 	msgBuf  []byte
 	keySet  map[string]struct{} // document keys, once a line has many
@@ -339,11 +346,11 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			continue
 		}
 		name := f.Name
-		plain := audit.IsPlainKey(name)
+		bit, plain := nameInfo(name)
 		if !plain {
 			name = audit.ValidUTF8(name)
+			bit, _ = nameInfo(name)
 		}
-		bit := nameBit(name)
 		if seen[bit>>6]&(1<<(bit&63)) != 0 {
 			if j := r.Index(name); j >= 0 {
 				mergeRepeated(r, j, f)
@@ -477,7 +484,12 @@ func (b *Builder) rewriteMessage(message string) string {
 // sanitized returns the document key for a line key, from a bounded cache.
 // The cache clones keys because they may point into a reused buffer.
 func (b *Builder) sanitized(raw string) cachedKey {
+	slot := &b.recent[recentSlot(raw)]
+	if slot.full != "" && slot.raw == raw {
+		return *slot
+	}
 	if ck, ok := b.keys[raw]; ok {
+		*slot = ck
 		return ck
 	}
 	// Keys are repaired before the uniqueness checks: two keys differing
@@ -487,9 +499,27 @@ func (b *Builder) sanitized(raw string) cachedKey {
 	ck.bare = ck.full[len(b.prefix):]
 	ck.plain = audit.IsPlainKey(ck.full)
 	if len(b.keys) < maxKeyCache {
-		b.keys[strings.Clone(raw)] = ck
+		ck.raw = strings.Clone(raw)
+		b.keys[ck.raw] = ck
+		*slot = ck
 	}
 	return ck
+}
+
+// recentSlot picks the recent-cache slot of a line key from its length and
+// its first and last eight bytes (value.major and value.minor must not
+// share one).
+func recentSlot(raw string) int {
+	n := len(raw)
+	var w uint64
+	if n >= 8 {
+		w = load64(raw, 0) ^ bits.RotateLeft64(load64(raw, n-8), 29)
+	} else {
+		for i := 0; i < n; i++ {
+			w |= uint64(raw[i]) << (8 * i)
+		}
+	}
+	return int(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 6))
 }
 
 // linearKeys is how many document keys are searched linearly before the
@@ -568,21 +598,41 @@ func (b *Builder) resetKeySet() {
 // two dozen names of a journal entry.
 const seenWords = 16
 
-// nameBit is a cheap 10-bit fingerprint of a field name for the duplicate
-// prefilter; a hit is confirmed by a search of the record. It mixes the
-// first and last eight bytes and the length: journal names often differ in
-// one byte only (_UID, _GID, _PID).
-func nameBit(name string) uint {
+// nameInfo returns a cheap 10-bit fingerprint of a field name for the
+// duplicate prefilter (a hit is confirmed by a search of the record) and
+// whether the name is a plain key (audit.IsPlainKey; TestNameInfo checks
+// they agree), reading the name once. The fingerprint mixes the first and
+// last eight bytes and the length: journal names often differ in one byte
+// only (_UID, _GID, _PID).
+func nameInfo(name string) (bit uint, plain bool) {
 	n := len(name)
-	var w uint64
-	if n >= 8 {
-		w = load64(name, 0) ^ bits.RotateLeft64(load64(name, n-8), 31)
-	} else {
+	var w, m uint64
+	switch {
+	case n >= 8:
+		first, last := load64(name, 0), load64(name, n-8)
+		m = specialBytes(first) | specialBytes(last)
+		for i := 8; i < n-8; i += 8 {
+			m |= specialBytes(load64(name, i))
+		}
+		w = first ^ bits.RotateLeft64(last, 31)
+	case n >= 4:
+		w = uint64(load32(name, 0)) | uint64(load32(name, n-4))<<32
+		m = specialBytes(w)
+	default:
 		for i := 0; i < n; i++ {
 			w |= uint64(name[i]) << (8 * i)
 		}
+		m = specialBytes(w | 0x6161616161616161<<(8*n)) // padded with clean 'a'
 	}
-	return uint(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 10))
+	return uint(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 10)), m == 0
+}
+
+// specialBytes is not zero when a byte of w is < 0x20, '"', '\\' or
+// >= 0x80, the bytes that keep a key from being plain (the word test of
+// package audit's encoder).
+func specialBytes(w uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	return ((w - 0x20*lsb) | ((w ^ '"'*lsb) - lsb) | ((w ^ '\\'*lsb) - lsb) | w) & msb
 }
 
 // load64 reads eight bytes of s at i, little endian (one load on amd64).
@@ -590,6 +640,11 @@ func load64(s string, i int) uint64 {
 	_ = s[i+7]
 	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+func load32(s string, i int) uint32 {
+	_ = s[i+3]
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
 // mergeRepeated appends the values of f to the record field at j, which

@@ -252,3 +252,29 @@ func FuzzID(f *testing.F) {
 		}
 	})
 }
+
+// TestNameInfo: the plain flag of nameInfo is audit.IsPlainKey, for names
+// of every length up to 40 made of bytes next to the special ones.
+func TestNameInfo(t *testing.T) {
+	alphabet := []byte{'A', '_', '"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7e, 0x7f, 0x80, 0xc3, 0xa9, 0xff}
+	rnd := uint64(5)
+	buf := make([]byte, 0, 40)
+	for range 300000 {
+		buf = buf[:0]
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		size := int(rnd>>58) % 41
+		clean := rnd>>57&1 == 0 // half the names mostly clean
+		for range size {
+			rnd = rnd*6364136223846793005 + 1442695040888963407
+			c := alphabet[int(rnd>>40)%len(alphabet)]
+			if clean && rnd>>20%16 != 0 {
+				c = 'A' + byte(rnd>>30%26)
+			}
+			buf = append(buf, c)
+		}
+		name := string(buf)
+		if _, plain := nameInfo(name); plain != audit.IsPlainKey(name) {
+			t.Fatalf("%q: plain %v, IsPlainKey %v", name, plain, audit.IsPlainKey(name))
+		}
+	}
+}
