@@ -51,10 +51,20 @@ func cleanPrefix(s string) int {
 		return slowPrefix(s, 0)
 	}
 	i := 0
-	for ; i+8 <= n; i += 8 {
+	for ; i+16 <= n; i += 16 { // two words per test: ids and messages are long
+		m0, m1 := specialMask(load64(s, i)), specialMask(load64(s, i+8))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return i + bits.TrailingZeros64(m0)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(m1)>>3
+		}
+	}
+	if i+8 <= n {
 		if m := specialMask(load64(s, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
+		i += 8
 	}
 	if i == n {
 		return n
