@@ -278,3 +278,52 @@ func TestNameInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestParseTimeMatchesDate compares ParseTime's day arithmetic with
+// time.Date over every month of years 0 to 10000 and zone offsets that
+// cross the year and range boundaries.
+func TestParseTimeMatchesDate(t *testing.T) {
+	ref := func(year, month, day, hour, min, sec, nsec, offset int) (time.Time, bool) {
+		tt := time.Date(year, time.Month(month), day, hour, min, sec, nsec, time.UTC).Add(-time.Duration(offset) * time.Second)
+		if y := tt.Year(); y < 1 || y > 9999 {
+			return time.Time{}, false
+		}
+		return tt, true
+	}
+	rnd := uint64(11)
+	next := func(n int) int {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		return int(rnd>>33) % n
+	}
+	for year := 0; year <= 9999; year++ {
+		for month := 1; month <= 12; month++ {
+			if year%7 != 0 && month != 1 && month != 2 && month != 12 && year > 2 && year < 9997 {
+				continue // every month of some years, the boundary months of all
+			}
+			for _, day := range []int{1, daysIn(month, year), 1 + next(daysIn(month, year))} {
+				hour, min, sec, nsec := next(24), next(60), next(60), next(1e9)
+				oh, om := next(24), next(60)
+				sign := "+"
+				offset := oh*3600 + om*60
+				if next(2) == 0 {
+					sign, offset = "-", -offset
+				}
+				s := fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09d%s%02d:%02d", year, month, day, hour, min, sec, nsec, sign, oh, om)
+				got, ok := ParseTime(s)
+				want, wok := ref(year, month, day, hour, min, sec, nsec, offset)
+				if ok != wok || got != want {
+					t.Fatalf("%s: got %v %v, want %v %v", s, got, ok, want, wok)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"0001-01-01T00:00:00Z", "0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00",
+		"9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59-00:01", "0000-01-01T00:00:00Z", "0000-02-29T12:00:00-23:59"} {
+		got, ok := ParseTime(s)
+		std, err := time.Parse(time.RFC3339Nano, s)
+		wok := err == nil && std.UTC().Year() >= 1 && std.UTC().Year() <= 9999
+		if ok != wok || ok && got != std.UTC() {
+			t.Fatalf("%s: got %v %v, time.Parse %v %v", s, got, ok, std.UTC(), err)
+		}
+	}
+}
