@@ -254,3 +254,41 @@ func TestPlainKeyEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendTimestampMatchesTime compares the day arithmetic with package
+// time over the whole range, boundaries of days, years and the range of
+// four-digit years included, in several zones.
+func TestAppendTimestampMatchesTime(t *testing.T) {
+	const layout = "2006-01-02T15:04:05.000000000Z07:00"
+	zones := []*time.Location{time.UTC, time.FixedZone("x", -11*3600-1800), time.FixedZone("y", 14*3600)}
+	check := func(ts time.Time) {
+		t.Helper()
+		for _, z := range zones {
+			ts := ts.In(z)
+			if got, want := string(AppendTimestamp(nil, ts)), ts.UTC().Format(layout); got != want {
+				t.Fatalf("%v: got %s, want %s", ts, got, want)
+			}
+		}
+	}
+	for _, y := range []int{-1, 0, 1, 1600, 1899, 1900, 1969, 1970, 2000, 2024, 2100, 2400, 9999, 10000} {
+		for _, d := range []time.Time{
+			time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y, 2, 28, 23, 59, 59, 999999999, time.UTC),
+			time.Date(y, 2, 29, 12, 0, 0, 1, time.UTC), time.Date(y, 3, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(y, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		} {
+			check(d)
+			check(d.Add(-time.Nanosecond))
+		}
+	}
+	rnd := uint64(7)
+	lo, hi := time.Date(-3, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(10003, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	for range 300000 {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		sec := lo + int64(rnd>>1)%(hi-lo)
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		check(time.Unix(sec, int64(rnd>>34)%1e9))
+	}
+	check(time.Time{})
+	check(time.Unix(1<<62, 0))
+	check(time.Unix(-1<<62, 0))
+}

@@ -16,6 +16,15 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '"')
 	for i := range r.Fields {
 		f := &r.Fields[i]
+		if f.Kind == String && f.PlainKey && cleanPrefix(f.Str) == len(f.Str) {
+			// Most fields: plain key, clean value, copied as they are.
+			dst = append(dst, ',', '"')
+			dst = append(dst, f.Key...)
+			dst = append(dst, '"', ':', '"')
+			dst = append(dst, f.Str...)
+			dst = append(dst, '"')
+			continue
+		}
 		if f.PlainKey {
 			dst = append(dst, ',', '"')
 			dst = append(dst, f.Key...)
@@ -54,35 +63,74 @@ func (r *Record) AppendID(dst []byte) []byte {
 // AppendTimestamp appends t in UTC as RFC 3339 with 9 fractional digits,
 // the form Elasticsearch's date_nanos keeps exactly.
 func AppendTimestamp(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		return t.AppendFormat(dst, "2006-01-02T15:04:05.000000000Z07:00")
+	sec := t.Unix()
+	days, rem := sec/secondsPerDay, sec%secondsPerDay
+	if rem < 0 {
+		days, rem = days-1, rem+secondsPerDay
 	}
-	hour, min, sec := t.Clock()
+	year, month, day := civil(days)
+	if year < 0 || year > 9999 {
+		return t.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000000Z07:00")
+	}
 	ns := t.Nanosecond()
 	var b [30]byte
-	put := func(at, width, v int) {
-		for i := at + width - 1; i >= at; i-- {
-			b[i] = byte('0' + v%10)
-			v /= 10
-		}
-	}
-	put(0, 4, year)
+	put2(b[:], 0, year/100)
+	put2(b[:], 2, year%100)
 	b[4] = '-'
-	put(5, 2, int(month))
+	put2(b[:], 5, month)
 	b[7] = '-'
-	put(8, 2, day)
+	put2(b[:], 8, day)
 	b[10] = 'T'
-	put(11, 2, hour)
+	put2(b[:], 11, int(rem/3600))
 	b[13] = ':'
-	put(14, 2, min)
+	put2(b[:], 14, int(rem/60%60))
 	b[16] = ':'
-	put(17, 2, sec)
+	put2(b[:], 17, int(rem%60))
 	b[19] = '.'
-	put(20, 9, ns)
+	b[20] = byte('0' + ns/100000000)
+	put2(b[:], 21, ns/1000000%100)
+	put2(b[:], 23, ns/10000%100)
+	put2(b[:], 25, ns/100%100)
+	put2(b[:], 27, ns%100)
 	b[29] = 'Z'
 	return append(dst, b[:]...)
+}
+
+const secondsPerDay = 86400
+
+// digitPairs holds "00" to "99", so two digits cost one division.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+func put2(b []byte, at, v int) {
+	b[at], b[at+1] = digitPairs[2*v], digitPairs[2*v+1]
+}
+
+// civil converts days since 1970-01-01 to the proleptic Gregorian date
+// (H. Hinnant's days-to-civil; exact for every int64 day count whose year
+// fits an int, and TestAppendTimestamp checks it against package time).
+// It avoids time.Time.Date, which also computes the weekday and day of year.
+func civil(days int64) (year, month, day int) {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11], March first
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if month > 12 {
+		month -= 12
+	}
+	year = int(yoe + era*400)
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
 }
 
 const hexDigits = "0123456789abcdef"

@@ -11,16 +11,14 @@ const (
 )
 
 // specialMask sets the top bit of each byte of w (little endian) that
-// needs escaping or UTF-8 checking: < 0x20, '"', '\\' or >= 0x80. The
-// borrows of the subtractions can flag bytes above a true hit, never
-// below one, so the lowest set bit is exact.
+// needs escaping or UTF-8 checking: < 0x20, '"', '\\' or >= 0x80. A byte
+// below 0x20 wraps in the first subtraction, a quote or backslash becomes
+// zero in its xor and wraps in the second; other bytes set the top bit
+// there only when they are >= 0x80, which the final w flags anyway. Borrows
+// start only at a true hit and can flag bytes above it, never below one,
+// so the lowest set bit is exact.
 func specialMask(w uint64) uint64 {
-	ctl := (w - 0x20*lsb) &^ w // bytes < 0x20
-	q := w ^ ('"' * lsb)
-	bs := w ^ ('\\' * lsb)
-	zq := (q - lsb) &^ q // bytes == '"'
-	zb := (bs - lsb) &^ bs
-	return (ctl | zq | zb | w) & msb
+	return ((w - 0x20*lsb) | ((w ^ '"'*lsb) - lsb) | ((w ^ '\\'*lsb) - lsb) | w) & msb
 }
 
 func load64(s string, i int) uint64 {
@@ -34,28 +32,64 @@ func load64(s string, i int) uint64 {
 // time.
 func cleanPrefix(s string) int {
 	n := len(s)
+	if n < 8 {
+		// Short values (journal numbers, names) are checked as one word:
+		// two overlapping halves, or three bytes covering s, padded with
+		// clean 'a' bytes.
+		var w uint64
+		switch {
+		case n >= 4:
+			w = uint64(load32(s, 0)) | uint64(load32(s, n-4))<<32
+		case n > 0:
+			w = uint64(s[0]) | uint64(s[n>>1])<<8 | uint64(s[n-1])<<16 | 0x6161616161<<24
+		default:
+			return 0
+		}
+		if specialMask(w) == 0 {
+			return n
+		}
+		return slowPrefix(s, 0)
+	}
 	i := 0
-	for ; i+8 <= n; i += 8 {
+	for ; i+16 <= n; i += 16 { // two words per test: ids and messages are long
+		m0, m1 := specialMask(load64(s, i)), specialMask(load64(s, i+8))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return i + bits.TrailingZeros64(m0)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(m1)>>3
+		}
+	}
+	if i+8 <= n {
 		if m := specialMask(load64(s, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
+		i += 8
 	}
 	if i == n {
 		return n
 	}
-	if n >= 8 {
-		// The last eight bytes cover the tail; the clean bytes before i
-		// cannot raise a flag, so no flag means clean.
-		if specialMask(load64(s, n-8)) == 0 {
-			return n
-		}
+	// The last eight bytes cover the tail; the clean bytes before i cannot
+	// raise a flag, so no flag means clean.
+	if specialMask(load64(s, n-8)) == 0 {
+		return n
 	}
-	for ; i < n; i++ {
-		if c := s[i]; c-0x20 >= 0x60 || c == '"' || c == '\\' {
+	return slowPrefix(s, i)
+}
+
+// slowPrefix finishes cleanPrefix byte by byte from i.
+func slowPrefix(s string, i int) int {
+	for ; i < len(s); i++ {
+		if needsAttention(s[i]) {
 			return i
 		}
 	}
-	return n
+	return len(s)
+}
+
+func load32(s string, i int) uint32 {
+	_ = s[i+3]
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
 // AppendJSONString appends s as a JSON string literal: quote, backslash and
@@ -112,6 +146,12 @@ func appendEscaped(dst []byte, s string, i int) []byte {
 				continue // inside a rune already written, or a false flag
 			}
 			dst = append(dst, s[start:p]...)
+			if c := s[p]; c == '"' || c == '\\' {
+				// The usual hit (quoted logfmt values in MESSAGE), without a call.
+				dst = append(dst, '\\', c)
+				done, start = p+1, p+1
+				continue
+			}
 			var size int
 			dst, size = appendSpecial(dst, s, p)
 			done = p + size

@@ -67,12 +67,14 @@ func (r *Record) Reset() {
 
 // AddString appends a string field. The caller guarantees key uniqueness.
 func (r *Record) AddString(key, value string) {
-	r.Fields = append(r.Fields, Field{Key: key, Kind: String, Str: value})
+	f := r.next()
+	f.Key, f.Str, f.Strs, f.Kind, f.PlainKey = key, value, nil, String, false
 }
 
 // AddPlainString is AddString for a key the caller knows IsPlainKey.
 func (r *Record) AddPlainString(key, value string) {
-	r.Fields = append(r.Fields, Field{Key: key, Kind: String, Str: value, PlainKey: true})
+	f := r.next()
+	f.Key, f.Str, f.Strs, f.Kind, f.PlainKey = key, value, nil, String, true
 }
 
 // AddStrings appends an array-of-strings field, copying values into the
@@ -80,7 +82,8 @@ func (r *Record) AddPlainString(key, value string) {
 func (r *Record) AddStrings(key string, values ...string) {
 	start := len(r.strs)
 	r.strs = append(r.strs, values...)
-	r.Fields = append(r.Fields, Field{Key: key, Kind: Strings, Strs: r.strs[start:len(r.strs):len(r.strs)]})
+	f := r.next()
+	f.Key, f.Str, f.Strs, f.Kind, f.PlainKey = key, "", r.strs[start:len(r.strs):len(r.strs)], Strings, false
 }
 
 // AddBool appends a boolean field.
@@ -89,7 +92,22 @@ func (r *Record) AddBool(key string, value bool) {
 	if value {
 		v = "true"
 	}
-	r.Fields = append(r.Fields, Field{Key: key, Kind: Bool, Str: v})
+	f := r.next()
+	f.Key, f.Str, f.Strs, f.Kind, f.PlainKey = key, v, nil, Bool, false
+}
+
+// next extends Fields by one and returns the new field, whose every member
+// the caller sets (Reset leaves old values). Writing in place instead of
+// appending a composite literal avoids building the 64-byte Field on the
+// stack and copying it, a store-forwarding stall per field in the hot path.
+func (r *Record) next() *Field {
+	n := len(r.Fields)
+	if n == cap(r.Fields) {
+		r.Fields = append(r.Fields, Field{})
+	} else {
+		r.Fields = r.Fields[:n+1]
+	}
+	return &r.Fields[n]
 }
 
 // Index returns the position of key in Fields, or -1.

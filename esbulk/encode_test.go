@@ -328,3 +328,33 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// TestTargetKeyBuckets: two times with the same key get the same index
+// name (Add renders the name only when the key changes), around day and
+// hour boundaries, before 1970 and in other zones too.
+func TestTargetKeyBuckets(t *testing.T) {
+	zone := time.FixedZone("z", -7*3600-1800)
+	for _, pattern := range []string{"i-%Y.%m.%d", "i-%Y.%m.%d.%H", "i-%m", "i-%H"} {
+		tgt, err := parseTarget(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rnd := uint64(3)
+		for _, base := range []time.Time{
+			time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC), time.Date(2026, 2, 28, 23, 59, 0, 0, time.UTC),
+			time.Date(2000, 1, 1, 0, 0, 0, 0, zone), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		} {
+			prev := base
+			for range 5000 {
+				rnd = rnd*6364136223846793005 + 1442695040888963407
+				ts := base.Add(time.Duration(rnd>>40) * time.Millisecond)
+				if tgt.key(ts) == tgt.key(prev) {
+					if a, b := string(tgt.append(nil, ts)), string(tgt.append(nil, prev)); a != b {
+						t.Fatalf("%s: %v and %v share a key but name %s and %s", pattern, ts, prev, a, b)
+					}
+				}
+				prev = ts
+			}
+		}
+	}
+}

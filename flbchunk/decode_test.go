@@ -536,6 +536,19 @@ func checkConsistent(t *testing.T, d *Decoder, chunk []byte) {
 		entries = append(entries, cloneEntry(e))
 		return nil
 	})
+	// The general path alone decodes the same events, or fails the same way.
+	general := Decoder{general: true}
+	var gi int
+	gerr := general.Decode(chunk, func(e *audit.Entry) error {
+		if gi >= len(entries) || render(e) != render(entries[gi]) || len(e.Fields) != len(entries[gi].Fields) {
+			t.Fatalf("general path: event %d differs: %s (chunk %x)", gi, render(e), chunk)
+		}
+		gi++
+		return nil
+	})
+	if gi != len(entries) || fmt.Sprint(gerr) != fmt.Sprint(err) {
+		t.Fatalf("general path: %d events, %v; fast: %d, %v (chunk %x)", gi, gerr, len(entries), err, chunk)
+	}
 	n, cerr := Count(chunk)
 	if err == nil {
 		if cerr != nil || n != len(entries) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"path"
 	"strconv"
 	"strings"
@@ -62,10 +63,16 @@ type Options struct {
 const maxKeyCache = 4096
 
 type cachedKey struct {
+	raw   string // the line key, cloned
 	full  string // prefix + sanitized
 	bare  string // sanitized, without prefix
 	plain bool   // full needs no JSON escaping
 }
+
+// recentKeys is the size of the direct-mapped cache in front of the key
+// map: a line's few keys are found there with one string comparison
+// instead of a map lookup.
+const recentKeys = 1 << 6
 
 // Builder turns journal entries into documents (DESIGN.md §3). It keeps
 // scratch buffers between calls and is not safe for concurrent use: use one
@@ -86,13 +93,15 @@ type Builder struct {
 	taken   []string
 	hashBuf []byte
 	keys    map[string]cachedKey
+	recent  [recentKeys]cachedKey // indexed by recentSlot(raw)
 	edits   []edit
 	msgBuf  []byte
 	keySet  map[string]struct{} // document keys, once a line has many
 	suffix  map[string]int      // next _N to try per key, for repeated keys
 
-	reservedFull [9]string
-	prefixPlain  bool // the derived keys need no JSON escaping
+	reservedFull    [9]string
+	prefixPlain     bool // the derived keys need no JSON escaping
+	identityMessage bool // messageKey is SYSLOG_IDENTIFIER or _SYSTEMD_UNIT
 }
 
 // New validates opts and returns a Builder.
@@ -142,6 +151,7 @@ func New(opts Options) (*Builder, error) {
 		b.reservedFull[i] = b.prefix + k
 	}
 	b.prefixPlain = audit.IsPlainKey(b.prefix)
+	b.identityMessage = b.messageKey == "SYSLOG_IDENTIFIER" || b.messageKey == "_SYSTEMD_UNIT"
 	return b, nil
 }
 
@@ -153,9 +163,11 @@ func (b *Builder) Prefix() string { return b.prefix }
 // may point into e.
 func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	r.Reset()
-	msgField := b.messageField(e)
+	at := b.scanFields(e)
+	var msgField *audit.JournalField
 	var message string
-	if msgField != nil {
+	if i := at[identityCount]; i >= 0 {
+		msgField = &e.Fields[i]
 		message = msgField.Value
 	}
 
@@ -190,7 +202,13 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			hasNRIKey = true
 		}
 	}
-	runtime, hasRuntime := detectRuntime(e)
+	ident, hasIdent := fieldValue(e, at[identSyslog])
+	unit, hasUnit := fieldValue(e, at[identUnit])
+	if b.identityMessage { // scanFields gave that name to MESSAGE
+		ident, hasIdent = e.Get("SYSLOG_IDENTIFIER")
+		unit, hasUnit = e.Get("_SYSTEMD_UNIT")
+	}
+	runtime, hasRuntime := detectRuntime(ident, hasIdent, unit, hasUnit)
 
 	// Error attribution on every non-audit line, at every level.
 	b.errs = b.errs[:0]
@@ -222,15 +240,6 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	level := b.policy.Level(audit.Subject{Event: event, Owners: owners, Runtime: runtime})
 	if level == audit.LevelNone {
 		return false
-	}
-
-	// Journal field names that start with the prefix would collide with
-	// parsed keys; journal names win, parsed keys get a suffix.
-	b.taken = b.taken[:0]
-	for i := range e.Fields {
-		if strings.HasPrefix(e.Fields[i].Name, b.prefix) {
-			b.taken = append(b.taken, e.Fields[i].Name)
-		}
 	}
 
 	// Parsed keys, in line order.
@@ -329,18 +338,19 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	// Journal fields, as they come. A name the entry repeats as a separate
 	// field (in_systemd before Fluent Bit 3.2.3 does) is merged into one
 	// array so the document never has duplicate keys.
-	var seen [4]uint64
+	var seen [seenWords]uint64
+	selecting := len(b.keep) > 0 || len(b.drop) > 0
 	for i := range e.Fields {
 		f := &e.Fields[i]
-		if !b.keepField(f.Name) && !(parseErr != nil && f == msgField) {
+		if selecting && !b.keepField(f.Name) && !(parseErr != nil && f == msgField) {
 			continue
 		}
 		name := f.Name
-		plain := audit.IsPlainKey(name)
+		bit, plain := nameInfo(name)
 		if !plain {
 			name = audit.ValidUTF8(name)
+			bit, _ = nameInfo(name)
 		}
-		bit := nameBit(name)
 		if seen[bit>>6]&(1<<(bit&63)) != 0 {
 			if j := r.Index(name); j >= 0 {
 				mergeRepeated(r, j, f)
@@ -368,18 +378,48 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		}
 	}
 
-	b.setID(e, r)
+	b.setID(e, r, &at)
 	return true
 }
 
-// messageField returns the entry's MESSAGE (first value when repeated).
-func (b *Builder) messageField(e *audit.Entry) *audit.JournalField {
+// scanFields makes the one pass over the entry's fields that everything
+// but the copy needs: it returns where the identity fields and MESSAGE are
+// (first occurrences, in hashing order, -1 when absent; see setID) and
+// collects in b.taken the journal names that start with the prefix, which
+// would collide with parsed keys (journal names win, parsed keys get a
+// suffix).
+func (b *Builder) scanFields(e *audit.Entry) [identityCount + 1]int {
+	var at [identityCount + 1]int
+	for i := range at {
+		at[i] = -1
+	}
+	b.taken = b.taken[:0]
+	p := b.prefix // never empty (New)
 	for i := range e.Fields {
-		if e.Fields[i].Name == b.messageKey {
-			return &e.Fields[i]
+		name := e.Fields[i].Name
+		// The first byte rules out almost every name without a call.
+		if len(name) >= len(p) && name[0] == p[0] && name[:len(p)] == p {
+			b.taken = append(b.taken, name)
+		}
+		if name == b.messageKey {
+			if at[identityCount] < 0 {
+				at[identityCount] = i
+			}
+			continue
+		}
+		if k := identityIndex(name); k >= 0 && at[k] < 0 {
+			at[k] = i
 		}
 	}
-	return nil
+	return at
+}
+
+// fieldValue returns the first value of e.Fields[i], if i >= 0.
+func fieldValue(e *audit.Entry, i int) (string, bool) {
+	if i < 0 {
+		return "", false
+	}
+	return e.Fields[i].Value, true
 }
 
 // isNRIError reports whether the current line is an NRI error: it blames a
@@ -444,7 +484,12 @@ func (b *Builder) rewriteMessage(message string) string {
 // sanitized returns the document key for a line key, from a bounded cache.
 // The cache clones keys because they may point into a reused buffer.
 func (b *Builder) sanitized(raw string) cachedKey {
+	slot := &b.recent[recentSlot(raw)]
+	if slot.full != "" && slot.raw == raw {
+		return *slot
+	}
 	if ck, ok := b.keys[raw]; ok {
+		*slot = ck
 		return ck
 	}
 	// Keys are repaired before the uniqueness checks: two keys differing
@@ -454,9 +499,27 @@ func (b *Builder) sanitized(raw string) cachedKey {
 	ck.bare = ck.full[len(b.prefix):]
 	ck.plain = audit.IsPlainKey(ck.full)
 	if len(b.keys) < maxKeyCache {
-		b.keys[strings.Clone(raw)] = ck
+		ck.raw = strings.Clone(raw)
+		b.keys[ck.raw] = ck
+		*slot = ck
 	}
 	return ck
+}
+
+// recentSlot picks the recent-cache slot of a line key from its length and
+// its first and last eight bytes (value.major and value.minor must not
+// share one).
+func recentSlot(raw string) int {
+	n := len(raw)
+	var w uint64
+	if n >= 8 {
+		w = load64(raw, 0) ^ bits.RotateLeft64(load64(raw, n-8), 29)
+	} else {
+		for i := 0; i < n; i++ {
+			w |= uint64(raw[i]) << (8 * i)
+		}
+	}
+	return int(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 6))
 }
 
 // linearKeys is how many document keys are searched linearly before the
@@ -530,14 +593,58 @@ func (b *Builder) resetKeySet() {
 	}
 }
 
-// nameBit is a cheap 8-bit fingerprint of a field name for the duplicate
-// prefilter; a hit is confirmed by a search of the record.
-func nameBit(name string) uint {
+// seenWords is the size of the duplicate prefilter in 64-bit words: 1024
+// bits keep false hits (each costs a search of the record) rare for the
+// two dozen names of a journal entry.
+const seenWords = 16
+
+// nameInfo returns a cheap 10-bit fingerprint of a field name for the
+// duplicate prefilter (a hit is confirmed by a search of the record) and
+// whether the name is a plain key (audit.IsPlainKey; TestNameInfo checks
+// they agree), reading the name once. The fingerprint mixes the first and
+// last eight bytes and the length: journal names often differ in one byte
+// only (_UID, _GID, _PID).
+func nameInfo(name string) (bit uint, plain bool) {
 	n := len(name)
-	if n == 0 {
-		return 0
+	var w, m uint64
+	switch {
+	case n >= 8:
+		first, last := load64(name, 0), load64(name, n-8)
+		m = specialBytes(first) | specialBytes(last)
+		for i := 8; i < n-8; i += 8 {
+			m |= specialBytes(load64(name, i))
+		}
+		w = first ^ bits.RotateLeft64(last, 31)
+	case n >= 4:
+		w = uint64(load32(name, 0)) | uint64(load32(name, n-4))<<32
+		m = specialBytes(w)
+	default:
+		for i := 0; i < n; i++ {
+			w |= uint64(name[i]) << (8 * i)
+		}
+		m = specialBytes(w | 0x6161616161616161<<(8*n)) // padded with clean 'a'
 	}
-	return uint(n*31+int(name[n-1])*7+int(name[n/2])*3+int(name[0])) & 255
+	return uint(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 10)), m == 0
+}
+
+// specialBytes is not zero when a byte of w is < 0x20, '"', '\\' or
+// >= 0x80, the bytes that keep a key from being plain (the word test of
+// package audit's encoder).
+func specialBytes(w uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	return ((w - 0x20*lsb) | ((w ^ '"'*lsb) - lsb) | ((w ^ '\\'*lsb) - lsb) | w) & msb
+}
+
+// load64 reads eight bytes of s at i, little endian (one load on amd64).
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+func load32(s string, i int) uint32 {
+	_ = s[i+3]
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
 // mergeRepeated appends the values of f to the record field at j, which
@@ -582,26 +689,11 @@ func matchAny(patterns []string, name string) bool {
 // carries a nanosecond time). The same entry always gets the same id, so a
 // re-sent document is a 409 conflict, never a duplicate; hashing only these
 // fields keeps the id stable whatever keep_fields/drop_fields select.
-func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
-	// Readers list fields in different orders (sdjournal in storage order,
-	// journalctl -o json in hash order): find the identity fields first and
-	// hash them in a fixed order, so every reader derives the same id.
-	var at [identityCount + 1]int
-	for i := range at {
-		at[i] = -1
-	}
-	for i := range e.Fields {
-		name := e.Fields[i].Name
-		if name == b.messageKey {
-			if at[identityCount] < 0 {
-				at[identityCount] = i
-			}
-			continue
-		}
-		if k := identityIndex(name); k >= 0 && at[k] < 0 {
-			at[k] = i
-		}
-	}
+//
+// Readers list fields in different orders (sdjournal in storage order,
+// journalctl -o json in hash order): at gives the identity fields in a
+// fixed order (scanFields), so every reader derives the same id.
+func (b *Builder) setID(e *audit.Entry, r *audit.Record, at *[identityCount + 1]int) {
 	h := append(b.hashBuf[:0], "nri-audit/v1\x00"...)
 	h = binary.BigEndian.AppendUint64(h, uint64(e.Realtime.UnixNano()))
 	h = append(h, e.Cursor...)
@@ -630,34 +722,54 @@ func (b *Builder) setID(e *audit.Entry, r *audit.Record) {
 // identityCount is the number of journal fields identityIndex knows.
 const identityCount = 7
 
+// Hashing positions of the fields detectRuntime reads.
+const (
+	identSyslog = 4
+	identUnit   = 5
+)
+
 // identityIndex gives the hashing position of an identity field (then
-// MESSAGE comes last), or -1.
+// MESSAGE comes last), or -1. The names have distinct lengths, so one
+// comparison decides.
 func identityIndex(name string) int {
-	switch name {
-	case "_MACHINE_ID":
-		return 0
-	case "_BOOT_ID":
-		return 1
-	case "_HOSTNAME":
-		return 2
-	case "_PID":
-		return 3
-	case "SYSLOG_IDENTIFIER":
-		return 4
-	case "_SYSTEMD_UNIT":
-		return 5
-	case "_STREAM_ID":
-		return 6
+	switch len(name) {
+	case len("_MACHINE_ID"):
+		if name == "_MACHINE_ID" {
+			return 0
+		}
+	case len("_BOOT_ID"):
+		if name == "_BOOT_ID" {
+			return 1
+		}
+	case len("_HOSTNAME"):
+		if name == "_HOSTNAME" {
+			return 2
+		}
+	case len("_PID"):
+		if name == "_PID" {
+			return 3
+		}
+	case len("SYSLOG_IDENTIFIER"):
+		if name == "SYSLOG_IDENTIFIER" {
+			return identSyslog
+		}
+	case len("_SYSTEMD_UNIT"):
+		if name == "_SYSTEMD_UNIT" {
+			return identUnit
+		}
+	case len("_STREAM_ID"):
+		if name == "_STREAM_ID" {
+			return 6
+		}
 	}
 	return -1
 }
 
-// detectRuntime applies DESIGN.md §3.1 rule 15.
-func detectRuntime(e *audit.Entry) (string, bool) {
-	ident, hasIdent := e.Get("SYSLOG_IDENTIFIER")
+// detectRuntime applies DESIGN.md §3.1 rule 15 to the first
+// SYSLOG_IDENTIFIER and _SYSTEMD_UNIT values.
+func detectRuntime(ident string, hasIdent bool, unit string, hasUnit bool) (string, bool) {
 	v := ident
 	if !hasIdent {
-		unit, hasUnit := e.Get("_SYSTEMD_UNIT")
 		if !hasUnit {
 			return "", false
 		}

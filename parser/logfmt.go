@@ -44,9 +44,7 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 			return pairs, buf, nil
 		}
 		start := i
-		for i < n && line[i] != '=' && !isSpace(line[i]) {
-			i++
-		}
+		i = skipTo(line, i, keyEndSet)
 		key := line[start:i]
 		if i >= n || line[i] != '=' || key == "" {
 			// A bare word ("panic:", "goroutine", a stray "="): not a pair.
@@ -62,16 +60,28 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 			if err != "" {
 				return pairs, buf, &SyntaxError{Format: "logfmt", Offset: start, Msg: err + " in pair " + quoteKey(key)}
 			}
-			pairs = append(pairs, pair{key: key, val: val, vs: i, ve: end})
+			pairs = appendPair(pairs, key, val, i, end)
 			i = end
 			continue
 		}
 		vstart := i
-		for i < n && !isSpace(line[i]) {
-			i++
-		}
-		pairs = append(pairs, pair{key: key, val: line[vstart:i], vs: vstart, ve: i})
+		i = skipTo(line, i, spaceSet)
+		pairs = appendPair(pairs, key, line[vstart:i], vstart, i)
 	}
+}
+
+// appendPair appends a single-valued pair, written in place: appending a
+// composite literal would build the 80-byte pair on the stack and copy it.
+func appendPair(pairs []pair, key, val string, vs, ve int) []pair {
+	n := len(pairs)
+	if n == cap(pairs) {
+		pairs = append(pairs, pair{})
+	} else {
+		pairs = pairs[:n+1]
+	}
+	p := &pairs[n]
+	p.key, p.val, p.vals, p.isArray, p.vs, p.ve = key, val, nil, false, vs, ve
+	return pairs
 }
 
 func quoteKey(k string) string {
@@ -81,7 +91,33 @@ func quoteKey(k string) string {
 	return fmt.Sprintf("%q", k)
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// Bytes below 64 that end a word, and those that also end a key.
+const (
+	spaceSet  = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+	keyEndSet = spaceSet | 1<<'='
+)
+
+func isSpace(c byte) bool { return c < 64 && spaceSet>>c&1 != 0 }
+
+// skipTo returns the index of the first byte of s at or after i that is in
+// set (spaceSet or keyEndSet), or len(s). It skips eight bytes at a time
+// while none of them can be: every byte of both sets is below 0x21 or '='.
+func skipTo(s string, i int, set uint64) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		eq := w ^ '='*lsb
+		if ((w-0x21*lsb)&^w|(eq-lsb)&^eq)&msb != 0 {
+			break // a candidate in this word: find it byte by byte
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 64 && set>>c&1 != 0 {
+			return i
+		}
+	}
+	return i
+}
 
 // unquote reads a Go double-quoted string starting at s[at] == '"'. It
 // returns the value (a substring of s when there are no escapes), the index
@@ -89,6 +125,14 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // failure.
 func unquote(s string, at int, buf []byte) (string, int, []byte, string) {
 	i := at + 1
+	for ; i+8 <= len(s); i += 8 { // eight bytes at a time to a quote or backslash
+		const lsb, msb = 0x0101010101010101, 0x8080808080808080
+		w := load64(s, i)
+		q, bs := w^'"'*lsb, w^'\\'*lsb
+		if ((q-lsb)&^q|(bs-lsb)&^bs)&msb != 0 {
+			break
+		}
+	}
 	for i < len(s) && s[i] != '"' && s[i] != '\\' {
 		i++
 	}

@@ -84,11 +84,37 @@ func ParseTime(s string) (time.Time, bool) {
 		sec = 59
 		nsec = 999999999
 	}
-	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, time.UTC).Add(-time.Duration(offset) * time.Second)
-	if y := t.Year(); y < 1 || y > 9999 {
+	// The instant by day arithmetic, without time.Date's normalization and
+	// the calendar conversion of a Year check (TestParseTimeMatchesDate
+	// compares with time.Date).
+	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec-offset)
+	if unix < minUnix || unix > maxUnix {
 		return time.Time{}, false // outside RFC 3339 (and Elasticsearch dates)
 	}
-	return t, true
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// The Unix seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+const (
+	minUnix = -62135596800
+	maxUnix = 253402300799
+)
+
+// daysFromCivil returns the days from 1970-01-01 to a proleptic Gregorian
+// date (H. Hinnant's days-from-civil), for any year >= -1.
+func daysFromCivil(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := year
+	if era < 0 {
+		era -= 399 // floor division
+	}
+	era /= 400
+	yoe := year - era*400                     // [0, 399]
+	doy := (153*((month+9)%12)+2)/5 + day - 1 // [0, 365], from March 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy    // [0, 146096]
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func digits(s string, at, n int) (int, bool) {
