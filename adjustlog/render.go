@@ -217,7 +217,9 @@ const hexDigits = "0123456789abcdef"
 // appendJSONString encodes s exactly as encoding/json does with HTML
 // escaping on (json.Encoder's default, which logrus keeps): <, > and & as
 // \u003c..., control bytes as \b \f \n \r \t or \u00XX, U+2028/U+2029
-// escaped, and each invalid UTF-8 byte as \ufffd.
+// escaped, and each invalid UTF-8 byte as \ufffd. It is not
+// audit.AppendJSONString on purpose: documents must not be HTML-escaped,
+// these lines must match logrus byte for byte.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
