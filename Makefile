@@ -57,6 +57,10 @@ fuzz-smoke: ## run every fuzz target for FUZZTIME (default 5s)
 bench: ## run the benchmarks (BENCHTIME=1s)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
+.PHONY: bench-instructions
+bench-instructions: ## instructions per record of the plugin hot path under callgrind (repeatable on a busy machine; needs valgrind)
+	sh scripts/bench-instructions.sh
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -28,30 +28,47 @@ func load64(s string, i int) uint64 {
 }
 
 // cleanPrefix returns the length of the leading run of s that needs no
-// escaping (len(s) for the common clean string), checked eight bytes at a
-// time.
+// escaping (len(s) for the common clean string).
 func cleanPrefix(s string) int {
 	n := len(s)
-	if n < 8 {
-		// Short values (journal numbers, names) are checked as one word:
-		// two overlapping halves, or three bytes covering s, padded with
-		// clean 'a' bytes.
-		var w uint64
-		switch {
-		case n >= 4:
-			w = uint64(load32(s, 0)) | uint64(load32(s, n-4))<<32
-		case n > 0:
-			w = uint64(s[0]) | uint64(s[n>>1])<<8 | uint64(s[n-1])<<16 | 0x6161616161<<24
-		default:
-			return 0
+	switch {
+	case n >= 16:
+		// Ids, paths and messages: sixteen bytes per step (SSE2 on amd64).
+		return cleanPrefixLong(s)
+	case n >= 8:
+		// Two overlapping words cover s; the bytes of the first are clean
+		// when it raises no flag, so the second's lowest flag is exact.
+		if m := specialMask(load64(s, 0)); m != 0 {
+			return bits.TrailingZeros64(m) >> 3
 		}
-		if specialMask(w) == 0 {
+		if m := specialMask(load64(s, n-8)); m != 0 {
+			return n - 8 + bits.TrailingZeros64(m)>>3
+		}
+		return n
+	case n >= 4:
+		// Short values (journal numbers, names) are checked as one word:
+		// two overlapping halves.
+		if specialMask(uint64(load32(s, 0))|uint64(load32(s, n-4))<<32) == 0 {
 			return n
 		}
-		return slowPrefix(s, 0)
+	case n > 0:
+		// Three bytes cover s, padded with clean 'a' bytes.
+		if specialMask(uint64(s[0])|uint64(s[n>>1])<<8|uint64(s[n-1])<<16|0x6161616161<<24) == 0 {
+			return n
+		}
+	default:
+		return 0
 	}
+	return slowPrefix(s, 0)
+}
+
+// cleanPrefixWords is cleanPrefix for len(s) >= 8 in portable Go, eight
+// bytes at a time; cleanPrefixLong uses it where there is no assembly, and
+// the tests hold the assembly to it.
+func cleanPrefixWords(s string) int {
+	n := len(s)
 	i := 0
-	for ; i+16 <= n; i += 16 { // two words per test: ids and messages are long
+	for ; i+16 <= n; i += 16 { // two words per test
 		m0, m1 := specialMask(load64(s, i)), specialMask(load64(s, i+8))
 		if m0|m1 != 0 {
 			if m0 != 0 {
@@ -70,11 +87,11 @@ func cleanPrefix(s string) int {
 		return n
 	}
 	// The last eight bytes cover the tail; the clean bytes before i cannot
-	// raise a flag, so no flag means clean.
-	if specialMask(load64(s, n-8)) == 0 {
-		return n
+	// raise a flag, so the lowest flag is exact.
+	if m := specialMask(load64(s, n-8)); m != 0 {
+		return n - 8 + bits.TrailingZeros64(m)>>3
 	}
-	return slowPrefix(s, i)
+	return n
 }
 
 // slowPrefix finishes cleanPrefix byte by byte from i.
@@ -117,49 +134,24 @@ func appendKey(dst []byte, key string) []byte {
 }
 
 // appendEscaped continues a string after its opening quote: s[:i] is
-// clean, s[i] needs attention; it writes the rest and the closing quote.
-// Within a flagged word it visits each flagged byte (flags above a true
-// hit can be false: those bytes are checked and copied as they are).
+// clean, s[i] needs attention; it writes the rest and the closing quote,
+// copying each clean run whole (cleanPrefix finds its end exactly).
 func appendEscaped(dst []byte, s string, i int) []byte {
-	n := len(s)
-	start := 0 // s[start:] is not written yet
-	done := i  // bytes before done are written or part of the pending clean run
-	for next := i; next < n; {
-		if next+8 > n {
-			for p := max(next, done); p < n; p++ {
-				if p >= done && needsAttention(s[p]) {
-					dst = append(dst, s[start:p]...)
-					var size int
-					dst, size = appendSpecial(dst, s, p)
-					done = p + size
-					start = done
-				}
-			}
-			break
+	dst = append(dst, s[:i]...)
+	for i < len(s) {
+		var size int
+		if c := s[i]; c == '"' || c == '\\' {
+			// The usual hit (quoted logfmt values in MESSAGE), without a call.
+			dst = append(dst, '\\', c)
+			size = 1
+		} else {
+			dst, size = appendSpecial(dst, s, i)
 		}
-		m := specialMask(load64(s, next))
-		base := next
-		next += 8
-		for ; m != 0; m &= m - 1 {
-			p := base + bits.TrailingZeros64(m)>>3
-			if p < done || !needsAttention(s[p]) {
-				continue // inside a rune already written, or a false flag
-			}
-			dst = append(dst, s[start:p]...)
-			if c := s[p]; c == '"' || c == '\\' {
-				// The usual hit (quoted logfmt values in MESSAGE), without a call.
-				dst = append(dst, '\\', c)
-				done, start = p+1, p+1
-				continue
-			}
-			var size int
-			dst, size = appendSpecial(dst, s, p)
-			done = p + size
-			start = done
-		}
-		next = max(next, done)
+		i += size
+		j := i + cleanPrefix(s[i:])
+		dst = append(dst, s[i:j]...)
+		i = j
 	}
-	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 

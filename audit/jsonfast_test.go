@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -95,5 +96,86 @@ func TestAppendJSONStringRandom(t *testing.T) {
 		if !utf8.Valid(AppendJSONString(nil, s)) {
 			t.Fatalf("%q: invalid UTF-8 out", s)
 		}
+	}
+}
+
+// TestCleanPrefix checks cleanPrefix, the assembly and the portable word
+// version against a byte loop, for every length up to 80 with each kind of
+// special byte at every position, after clean bytes or more specials.
+func TestCleanPrefix(t *testing.T) {
+	ref := func(s string) int {
+		for i := 0; i < len(s); i++ {
+			if needsAttention(s[i]) {
+				return i
+			}
+		}
+		return len(s)
+	}
+	check := func(s string) {
+		t.Helper()
+		want := ref(s)
+		if got := cleanPrefix(s); got != want {
+			t.Fatalf("cleanPrefix(%q) = %d, want %d", s, got, want)
+		}
+		if len(s) >= 16 {
+			if got := cleanPrefixLong(s); got != want {
+				t.Fatalf("cleanPrefixLong(%q) = %d, want %d", s, got, want)
+			}
+		}
+		if len(s) >= 8 {
+			if got := cleanPrefixWords(s); got != want {
+				t.Fatalf("cleanPrefixWords(%q) = %d, want %d", s, got, want)
+			}
+		}
+	}
+	specials := []byte{0x00, 0x01, 0x1f, '"', '\\', 0x80, 0xc3, 0xff}
+	neighbours := []byte{0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7e, 0x7f, 'a'}
+	for n := 0; n <= 80; n++ {
+		for _, fill := range neighbours {
+			clean := bytes.Repeat([]byte{fill}, n)
+			check(string(clean))
+			for p := 0; p < n; p++ {
+				for _, c := range specials {
+					b := bytes.Clone(clean)
+					b[p] = c
+					check(string(b))
+					if p+1 < n { // a second hit after the first
+						b[n-1] = specials[(p+int(c))%len(specials)]
+						check(string(b))
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkCleanPrefix(b *testing.B) {
+	for _, n := range []int{4, 12, 32, 64, 256} {
+		s := strings.Repeat("a", n)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			sum := 0
+			for b.Loop() {
+				sum += cleanPrefix(s)
+			}
+			if sum == 0 {
+				b.Fatal("no result")
+			}
+		})
+		b.Run(strconv.Itoa(n)+"/words", func(b *testing.B) {
+			if n < 8 {
+				b.Skip("words need 8 bytes")
+			}
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			sum := 0
+			for b.Loop() {
+				sum += cleanPrefixWords(s)
+			}
+			if sum == 0 {
+				b.Fatal("no result")
+			}
+		})
 	}
 }

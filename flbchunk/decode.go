@@ -160,25 +160,26 @@ func (d *Decoder) fastPair(c *cursor) bool {
 	}
 	k, kn := p+1, int(b[p]&0x1f)
 	vh := k + kn
-	if vh >= len(b) || kn >= 2 && b[k] == '_' && b[k+1] == '_' {
+	if vh+1 >= len(b) {
+		return false // the general path handles a pair that ends the chunk
+	}
+	kv := b[k : vh+2] // key, value header and one more byte: one bounds check
+	if kn >= 2 && kv[0] == '_' && kv[1] == '_' {
 		return false
 	}
 	var v, vn int
-	switch t := b[vh]; {
+	switch t := kv[kn]; {
 	case t&0xe0 == 0xa0:
 		v, vn = vh+1, int(t&0x1f)
 	case t == 0xd9:
-		if vh+1 >= len(b) {
-			return false
-		}
-		v, vn = vh+2, int(b[vh+1])
+		v, vn = vh+2, int(kv[kn+1])
 	default:
 		return false
 	}
 	if vn > len(b)-v {
 		return false
 	}
-	d.add(view(b, k, kn), view(b, v, vn))
+	d.add(unsafe.String(&kv[0], kn), view(b, v, vn))
 	c.p = v + vn
 	return true
 }

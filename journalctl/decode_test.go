@@ -54,3 +54,43 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeValues: every value shape journalctl -o json writes (§3.1
+// rule 13), and the ones a hand-made line may hold.
+func TestDecodeValues(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []audit.JournalField
+	}{
+		{`{"A":"x"}`, []audit.JournalField{{Name: "A", Value: "x"}}},
+		{`{"A":null,"B":"y"}`, []audit.JournalField{{Name: "B", Value: "y"}}},
+		{`{"A":[104,105]}`, []audit.JournalField{{Name: "A", Value: "hi"}}},
+		{`{"A":[255,0,10]}`, []audit.JournalField{{Name: "A", Value: "\xff\x00\n"}}},
+		{`{"A":["x","y","z"]}`, []audit.JournalField{{Name: "A", Value: "x", More: []string{"y", "z"}}}},
+		{`{"A":[[104],[105]]}`, []audit.JournalField{{Name: "A", Value: "h", More: []string{"i"}}}},
+		{`{"A":[null,"x"]}`, []audit.JournalField{{Name: "A", Value: "x"}}},
+		{`{"A":[null]}`, nil},
+		{`{"A":[]}`, nil},
+		{`{"MESSAGE":["level=info msg=a","level=info msg=b"]}`, []audit.JournalField{{Name: "MESSAGE", Value: "level=info msg=a", More: []string{"level=info msg=b"}}}},
+		// Duplicate names stay separate fields here; the builder merges them.
+		{`{"A":"1","A":"2"}`, []audit.JournalField{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}},
+		{`{"N":5,"B":true,"F":1.5e3}`, []audit.JournalField{{Name: "N", Value: "5"}, {Name: "B", Value: "true"}, {Name: "F", Value: "1.5e3"}}},
+		{`{"S":"\u00e9\ud83d\ude00\ud800"}`, []audit.JournalField{{Name: "S", Value: "é😀\ufffd"}}},
+		// Address fields are not data; _SOURCE_REALTIME_TIMESTAMP is.
+		{`{"__CURSOR":"c","__SEQNUM":"1","__SEQNUM_ID":"x","__MONOTONIC_TIMESTAMP":"2","_SOURCE_REALTIME_TIMESTAMP":"3"}`,
+			[]audit.JournalField{{Name: "_SOURCE_REALTIME_TIMESTAMP", Value: "3"}}},
+	}
+	for _, tt := range tests {
+		var e audit.Entry
+		if err := Decode([]byte(tt.in), &e); err != nil {
+			t.Errorf("%s: %v", tt.in, err)
+			continue
+		}
+		if len(e.Fields) == 0 && len(tt.want) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(e.Fields, tt.want) {
+			t.Errorf("%s: fields %+v, want %+v", tt.in, e.Fields, tt.want)
+		}
+	}
+}

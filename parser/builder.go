@@ -85,23 +85,26 @@ type Builder struct {
 	keep, drop []string
 	now        func() time.Time
 
-	pairs   []pair
-	buf     []byte
-	names   []string
-	indexes []string
-	errs    []string
-	taken   []string
-	hashBuf []byte
-	keys    map[string]cachedKey
-	recent  [recentKeys]cachedKey // indexed by recentSlot(raw)
-	edits   []edit
-	msgBuf  []byte
-	keySet  map[string]struct{} // document keys, once a line has many
-	suffix  map[string]int      // next _N to try per key, for repeated keys
+	pairs    []pair
+	buf      []byte
+	names    []string
+	indexes  []string
+	errs     []string
+	taken    []string
+	hashBuf  []byte
+	keys     map[string]cachedKey
+	recent   [recentKeys]cachedKey // indexed by recentSlot(raw)
+	uncached cachedKey             // sanitized's result once the cache is full
+	edits    []edit
+	msgBuf   []byte
+	keySet   map[string]struct{} // document keys, once a line has many
+	suffix   map[string]int      // next _N to try per key, for repeated keys
+	renamed  [][2]string         // journal names moved off derived keys: {name, name_N}
 
 	reservedFull    [9]string
-	prefixPlain     bool // the derived keys need no JSON escaping
-	identityMessage bool // messageKey is SYSLOG_IDENTIFIER or _SYSTEMD_UNIT
+	prefixPlain     bool   // the derived keys need no JSON escaping
+	redactLens      uint64 // bit len&63 set for each redaction key's sanitized length
+	identityMessage bool   // messageKey is SYSLOG_IDENTIFIER or _SYSTEMD_UNIT
 }
 
 // New validates opts and returns a Builder.
@@ -151,6 +154,11 @@ func New(opts Options) (*Builder, error) {
 		b.reservedFull[i] = b.prefix + k
 	}
 	b.prefixPlain = audit.IsPlainKey(b.prefix)
+	for _, k := range append(audit.DefaultRedactKeys(), b.policy.RedactKeys...) {
+		// A redaction key matches a sanitized key of its own length only
+		// (audit.Policy.Redact): most keys are ruled out by one bit test.
+		b.redactLens |= 1 << (len(strings.TrimPrefix(k.Key, "nri.")) & 63)
+	}
 	b.identityMessage = b.messageKey == "SYSLOG_IDENTIFIER" || b.messageKey == "_SYSTEMD_UNIT"
 	return b, nil
 }
@@ -178,9 +186,6 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		parseErr = fmt.Errorf("no %s field", b.messageKey)
 	} else {
 		b.pairs, b.buf, parseErr = parseLine(message, b.pairs, b.buf)
-		if parseErr == nil && len(b.pairs) == 0 {
-			parseErr = errNoPairs(message)
-		}
 	}
 
 	// Classify: the catalog event, the owners, NRI keys.
@@ -210,8 +215,12 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	}
 	runtime, hasRuntime := detectRuntime(ident, hasIdent, unit, hasUnit)
 
-	// Error attribution on every non-audit line, at every level.
+	// Error attribution on every non-audit line, at every level; a MESSAGE
+	// without pairs (bare words) is read as one text.
 	b.errs = b.errs[:0]
+	if len(b.pairs) == 0 && parseErr != nil && msgField != nil {
+		b.errs = audit.ErrorPlugins(b.errs, message)
+	}
 	if event == nil {
 		for i := range b.pairs {
 			p := &b.pairs[i]
@@ -293,6 +302,16 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		}
 		b.noteKey(key)
 	}
+	// A value cut by a syntax error is not in the document; when it is one
+	// the policy hides, the rest of MESSAGE (where it is) is hidden too.
+	if se, ok := parseErr.(*SyntaxError); ok && se.key != "" && se.valueStart <= len(message) {
+		bare := b.sanitized(se.key).bare
+		if level == audit.LevelMetadata && audit.IsValueKey(bare) {
+			b.edits = append(b.edits, edit{se.valueStart, len(message)})
+		} else if _, red := b.redact(eventName, bare, "?"); red {
+			b.edits = append(b.edits, edit{se.valueStart, len(message)})
+		}
+	}
 	if !timeSet {
 		r.Timestamp = e.Realtime
 		if r.Timestamp.IsZero() {
@@ -340,6 +359,8 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	// array so the document never has duplicate keys.
 	var seen [seenWords]uint64
 	selecting := len(b.keep) > 0 || len(b.drop) > 0
+	journalStart := len(r.Fields)
+	b.renamed = b.renamed[:0]
 	for i := range e.Fields {
 		f := &e.Fields[i]
 		if selecting && !b.keepField(f.Name) && !(parseErr != nil && f == msgField) {
@@ -351,8 +372,24 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			name = audit.ValidUTF8(name)
 			bit, _ = nameInfo(name)
 		}
+		if name != "" && (name[0] == b.prefix[0] || name[0] == '@') {
+			// Only names with the prefix or @timestamp can meet a derived
+			// key: parsed keys already avoid journal names (scanFields).
+			if n, rename := b.journalName(e, r, name, journalStart); rename {
+				if j := r.Index(n); j >= journalStart {
+					mergeRepeated(r, j, f)
+					continue
+				}
+				name, bit = n, nameBit(n)
+			}
+		}
 		if seen[bit>>6]&(1<<(bit&63)) != 0 {
 			if j := r.Index(name); j >= 0 {
+				if f.Name == b.messageKey {
+					// MESSAGE stays the string it was parsed from (§3.1
+					// rule 13): a repeated MESSAGE keeps its first value.
+					continue
+				}
 				mergeRepeated(r, j, f)
 				continue
 			}
@@ -446,6 +483,9 @@ func (b *Builder) redact(eventName, bareKey, value string) (string, bool) {
 	if eventName == "" && len(b.policy.RedactKeys) == 0 {
 		return value, false // only audit events have built-in redactions
 	}
+	if b.redactLens&(1<<(len(bareKey)&63)) == 0 {
+		return value, false // no redaction key has this length
+	}
 	if v, ok := b.policy.Redact(eventName, bareKey, value); ok {
 		return v, true
 	}
@@ -482,15 +522,16 @@ func (b *Builder) rewriteMessage(message string) string {
 }
 
 // sanitized returns the document key for a line key, from a bounded cache.
-// The cache clones keys because they may point into a reused buffer.
-func (b *Builder) sanitized(raw string) cachedKey {
+// The cache clones keys because they may point into a reused buffer. The
+// result points into the builder and is valid until the next call.
+func (b *Builder) sanitized(raw string) *cachedKey {
 	slot := &b.recent[recentSlot(raw)]
 	if slot.full != "" && slot.raw == raw {
-		return *slot
+		return slot
 	}
 	if ck, ok := b.keys[raw]; ok {
 		*slot = ck
-		return ck
+		return slot
 	}
 	// Keys are repaired before the uniqueness checks: two keys differing
 	// only in invalid bytes must not become one JSON key.
@@ -502,8 +543,10 @@ func (b *Builder) sanitized(raw string) cachedKey {
 		ck.raw = strings.Clone(raw)
 		b.keys[ck.raw] = ck
 		*slot = ck
+		return slot
 	}
-	return ck
+	b.uncached = ck
+	return &b.uncached
 }
 
 // recentSlot picks the recent-cache slot of a line key from its length and
@@ -528,7 +571,7 @@ const linearKeys = 32
 
 // unique returns ck.full, or ck.full with the first free _N suffix when the
 // key is reserved or already in the document.
-func (b *Builder) unique(r *audit.Record, ck cachedKey) string {
+func (b *Builder) unique(r *audit.Record, ck *cachedKey) string {
 	if !audit.IsReserved(ck.bare) && !b.isTaken(r, ck.full) {
 		return ck.full
 	}
@@ -647,6 +690,40 @@ func load32(s string, i int) uint32 {
 	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
+// journalName returns the name a journal field is written under when name
+// is @timestamp or a key the document already has before the journal fields
+// (start), such as a derived nri_event: the first free name_N, the same for
+// every field of that name. rename is false when name can be used as it is.
+func (b *Builder) journalName(e *audit.Entry, r *audit.Record, name string, start int) (string, bool) {
+	for _, rn := range b.renamed {
+		if rn[0] == name {
+			return rn[1], true
+		}
+	}
+	if name != audit.TimestampKey {
+		if j := r.Index(name); j < 0 || j >= start {
+			return name, false
+		}
+	}
+	for n := 2; ; n++ {
+		k := name + "_" + strconv.Itoa(n)
+		if r.Index(k) >= 0 {
+			continue
+		}
+		if _, inEntry := e.Get(k); inEntry {
+			continue
+		}
+		b.renamed = append(b.renamed, [2]string{name, k})
+		return k, true
+	}
+}
+
+// nameBit is the duplicate-prefilter bit of a name (see nameInfo).
+func nameBit(name string) uint {
+	bit, _ := nameInfo(name)
+	return bit
+}
+
 // mergeRepeated appends the values of f to the record field at j, which
 // becomes an array.
 func mergeRepeated(r *audit.Record, j int, f *audit.JournalField) {
@@ -693,6 +770,7 @@ func matchAny(patterns []string, name string) bool {
 // Readers list fields in different orders (sdjournal in storage order,
 // journalctl -o json in hash order): at gives the identity fields in a
 // fixed order (scanFields), so every reader derives the same id.
+
 func (b *Builder) setID(e *audit.Entry, r *audit.Record, at *[identityCount + 1]int) {
 	h := append(b.hashBuf[:0], "nri-audit/v1\x00"...)
 	h = binary.BigEndian.AppendUint64(h, uint64(e.Realtime.UnixNano()))
@@ -768,6 +846,7 @@ func identityIndex(name string) int {
 // detectRuntime applies DESIGN.md §3.1 rule 15 to the first
 // SYSLOG_IDENTIFIER and _SYSTEMD_UNIT values.
 func detectRuntime(ident string, hasIdent bool, unit string, hasUnit bool) (string, bool) {
+	hasIdent = hasIdent && ident != "" // an empty identifier names nothing
 	v := ident
 	if !hasIdent {
 		if !hasUnit {
@@ -802,7 +881,13 @@ func parseLine(line string, pairs []pair, buf []byte) ([]pair, []byte, error) {
 			}
 		}
 	}
-	return decodeLogfmt(line, pairs, buf)
+	pairs, buf, err := decodeLogfmt(line, pairs, buf)
+	if err == nil && len(pairs) == 0 {
+		// A JSON object parses even with no keys ({}, {"a":null}); a text
+		// line needs one key=value pair (DESIGN.md §3.1 rule 5).
+		err = errNoPairs(line)
+	}
+	return pairs, buf, err
 }
 
 type noPairsError struct{ empty bool }

@@ -22,6 +22,11 @@ type SyntaxError struct {
 	Format string // "logfmt" or "json"
 	Offset int
 	Msg    string
+
+	// key and valueStart locate a broken logfmt value (key != ""), so the
+	// builder can redact the rest of MESSAGE when that key is a secret.
+	key        string
+	valueStart int
 }
 
 func (e *SyntaxError) Error() string {
@@ -29,11 +34,11 @@ func (e *SyntaxError) Error() string {
 }
 
 // decodeLogfmt appends the pairs of a logrus text line to pairs. Keys run to
-// '=' or white space; values are bare (to the next white space) or Go-quoted
-// with strconv escapes. Words without '=' are skipped. On a syntax error
-// (unterminated quote, bad escape) the pairs before the broken one are kept
-// and the error names the broken pair's offset. buf is scratch space for
-// unescaping, returned for reuse.
+// '=' or white space, or are Go-quoted ("a key"=v); values are bare (to the
+// next white space) or Go-quoted with strconv escapes. Words without '=' are
+// skipped. On a syntax error (unterminated quote, bad escape) the pairs
+// before the broken one are kept and the error names the broken pair's
+// offset. buf is scratch space for unescaping, returned for reuse.
 func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error) {
 	i, n := 0, len(line)
 	for {
@@ -44,8 +49,24 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 			return pairs, buf, nil
 		}
 		start := i
-		i = skipTo(line, i, keyEndSet)
-		key := line[start:i]
+		var key string
+		if line[i] == '"' {
+			// A quoted key; a quoted word without '=' is a bare word.
+			k, end, nb, err := unquote(line, i, buf)
+			buf = nb
+			if err != "" {
+				if err == "unterminated quoted value" {
+					err = "unterminated quoted key"
+				} else {
+					err += " in a quoted key"
+				}
+				return pairs, buf, &SyntaxError{Format: "logfmt", Offset: start, Msg: err}
+			}
+			key, i = k, end
+		} else {
+			i = skipTo(line, i, keyEndSet)
+			key = line[start:i]
+		}
 		if i >= n || line[i] != '=' || key == "" {
 			// A bare word ("panic:", "goroutine", a stray "="): not a pair.
 			for i < n && !isSpace(line[i]) {
@@ -58,7 +79,8 @@ func decodeLogfmt(line string, pairs []pair, buf []byte) ([]pair, []byte, error)
 			val, end, nb, err := unquote(line, i, buf)
 			buf = nb
 			if err != "" {
-				return pairs, buf, &SyntaxError{Format: "logfmt", Offset: start, Msg: err + " in pair " + quoteKey(key)}
+				return pairs, buf, &SyntaxError{Format: "logfmt", Offset: start, Msg: err + " in pair " + quoteKey(key),
+					key: key, valueStart: i}
 			}
 			pairs = appendPair(pairs, key, val, i, end)
 			i = end

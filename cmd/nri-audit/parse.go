@@ -17,7 +17,7 @@ import (
 
 // maxLine bounds one input line; journald's own limit is far lower, and a
 // longer line is reported, not silently cut.
-const maxLine = 64 << 20
+var maxLine = 64 << 20 // a variable so tests can lower it
 
 func runParse(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
@@ -59,19 +59,31 @@ func runParse(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return errUsage
 	}
 
-	sc := bufio.NewScanner(stdin)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	lr := lineReader{r: bufio.NewReaderSize(stdin, 64<<10)}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	var (
 		e   audit.Entry
 		r   audit.Record
 		out []byte
 	)
-	for lineNo := 1; sc.Scan(); lineNo++ {
+	for lineNo := 1; ; lineNo++ {
 		if ctx.Err() != nil {
 			break
 		}
-		line := sc.Bytes()
+		line, tooLong, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			w.Flush()
+			return fmt.Errorf("read stdin: %w", err)
+		}
+		if tooLong {
+			// Input, not an I/O failure: reported, and the command goes on
+			// (DESIGN.md §3.1 rule 17).
+			fmt.Fprintf(stderr, "nri-audit parse: line %d: longer than %d bytes, skipped\n", lineNo, maxLine)
+			continue
+		}
 		if journalJSON {
 			if len(trimSpace(line)) == 0 {
 				continue
@@ -96,14 +108,56 @@ func runParse(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return fmt.Errorf("write: %w", err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		w.Flush()
-		return fmt.Errorf("read stdin: %w", err)
-	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+// lineReader splits input into lines like bufio.ScanLines (a final line
+// without a newline counts, a trailing \r is dropped), but a line longer than
+// maxLine is skipped and reported instead of ending the input.
+type lineReader struct {
+	r   *bufio.Reader
+	buf []byte
+}
+
+// next returns the next line (valid until the following call), whether it
+// was too long (then the line is empty), or io.EOF after the last line.
+func (l *lineReader) next() ([]byte, bool, error) {
+	l.buf = l.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := l.r.ReadSlice('\n')
+		if !tooLong {
+			if len(l.buf)+len(chunk) > maxLine+1 { // +1: the newline
+				tooLong, l.buf = true, l.buf[:0]
+			} else {
+				l.buf = append(l.buf, chunk...)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			if len(l.buf) == 0 && !tooLong {
+				return nil, false, io.EOF
+			}
+		case err != nil:
+			return nil, false, err
+		}
+		if tooLong {
+			return nil, true, nil
+		}
+		line := l.buf
+		if n := len(line); n > 0 && line[n-1] == '\n' {
+			line = line[:n-1]
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		return line, false, nil
+	}
 }
 
 func trimSpace(b []byte) []byte {
