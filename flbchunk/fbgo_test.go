@@ -37,6 +37,31 @@ func BenchmarkFluentBitGoDecoder(b *testing.B) {
 	}
 }
 
+// BenchmarkFluentBitGoGetRecord is BenchmarkFluentBitGoDecoder without the
+// string conversion: only NewDecoder and GetRecord, the floor of any
+// fluent-bit-go plugin.
+func BenchmarkFluentBitGoGetRecord(b *testing.B) {
+	chunk := benchChunk()
+	buf := fbgo.NewBuffer(chunk)
+	defer buf.Free()
+	fields := 0
+	fn := func(_ time.Time, rec map[any]any) { fields += len(rec) }
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	m0 := mallocs()
+	for i := 0; i < b.N; i++ {
+		if n, ret := fbgo.DecodeRaw(buf, fn); n != benchRecords || ret != -1 {
+			b.Fatalf("fluent-bit-go decoded %d records, stopped with %d", n, ret)
+		}
+	}
+	b.StopTimer()
+	reportPerRecord(b, benchRecords, mallocs()-m0)
+	if fields != b.N*benchRecords*22 {
+		b.Fatalf("decoded %d fields, want 22 per record", fields)
+	}
+}
+
 // TestAgreesWithFluentBitGo checks that both benchmarks do the same work:
 // fluent-bit-go and Decode read the same times and fields from the chunk.
 func TestAgreesWithFluentBitGo(t *testing.T) {

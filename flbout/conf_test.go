@@ -17,15 +17,16 @@ import (
 const confDir = "../conf"
 
 // coreOutputKeys are consumed by Fluent Bit's core for every output
-// (flb_output_set_property) and never reach the plugin.
+// (flb_output_set_property) and never reach the plugin; the same list as
+// internal/flbhost's is_core_key.
 func isCoreOutputKey(k string) bool {
 	k = strings.ToLower(k)
 	switch k {
-	case "name", "match", "match_regex", "alias", "log_level", "log_suppress_interval", "host", "port",
-		"ipv6", "retry_limit", "tls", "workers", "storage.total_limit_size":
+	case "name", "routes", "match", "match_regex", "alias", "log_level", "log_suppress_interval", "host",
+		"port", "ipv6", "retry_limit", "tls", "workers", "storage.total_limit_size":
 		return true
 	}
-	return strings.HasPrefix(k, "net.") || strings.HasPrefix(k, "tls.") || strings.HasPrefix(k, "oauth2")
+	return strings.HasPrefix(k, "net.") || strings.HasPrefix(k, "tls.") || strings.HasPrefix(k, "oauth2.")
 }
 
 type section struct {
@@ -177,6 +178,71 @@ func checkInput(t *testing.T, where string, s section) {
 	if db := s.get("db"); len(db) != 1 || !filepath.IsAbs(db[0]) {
 		t.Errorf("%s: DB = %v, want an absolute path", where, db)
 	}
+	// The plugin reads MESSAGE, SYSLOG_IDENTIFIER, _SYSTEMD_UNIT, _HOSTNAME...
+	// by the journal's names; these in_systemd options rename the fields.
+	for _, k := range []string{"strip_underscores", "lowercase"} {
+		for _, v := range s.get(k) {
+			if on, err := parseBool(v, false); err != nil || on {
+				t.Errorf("%s: %s = %q, want off: the plugin expects the journal's field names", where, k, v)
+			}
+		}
+	}
+	// Every key is one in_systemd (plugins/in_systemd/systemd.c config_map)
+	// or the input core knows; an unknown key makes Fluent Bit refuse the
+	// input.
+	known := map[string]bool{}
+	for _, k := range []string{"name", "tag", "alias", "log_level", "log_suppress_interval", "threaded",
+		"mem_buf_limit", "storage.type", "storage.pause_on_chunks_overlimit", "routable",
+		"path", "max_fields", "max_entries", "systemd_filter_type", "systemd_filter", "read_from_tail",
+		"lowercase", "strip_underscores", "db", "db.sync"} {
+		known[k] = true
+	}
+	for _, p := range s.props {
+		if !known[strings.ToLower(p[0])] {
+			t.Errorf("%s: %q is not a key of Fluent Bit's systemd input", where, p[0])
+		}
+	}
+	for _, v := range s.get("systemd_filter_type") {
+		if !strings.EqualFold(v, "or") && !strings.EqualFold(v, "and") {
+			t.Errorf("%s: Systemd_Filter_Type %q, want and or or", where, v)
+		}
+	}
+	for _, v := range s.get("db.sync") {
+		switch strings.ToLower(v) {
+		case "extra", "full", "normal", "off":
+		default:
+			t.Errorf("%s: DB.Sync %q, want extra, full, normal or off", where, v)
+		}
+	}
+}
+
+// serviceKeys are [SERVICE] keys of Fluent Bit (src/flb_config.c
+// service_configs, the ones a node configuration may use). Fluent Bit
+// ignores an unknown one silently, so a typo would quietly turn off, e.g.,
+// filesystem buffering.
+var serviceKeys = map[string]bool{}
+
+func init() {
+	for _, k := range []string{"flush", "grace", "daemon", "log_level", "log_file", "http_server",
+		"http_listen", "http_port", "health_check", "hc_errors_count", "hc_retry_failure_count",
+		"hc_period", "storage.path", "storage.sync", "storage.checksum", "storage.backlog.mem_limit",
+		"storage.max_chunks_up", "storage.metrics", "storage.delete_irrecoverable_chunks",
+		"storage.keep.rejected", "storage.rejected.path", "storage.backlog.flush_on_shutdown",
+		"storage.trim_files", "storage.type", "storage.inherit", "parsers_file", "plugins_file",
+		"streams_file", "hot_reload", "hot_reload.ensure_thread_safety", "hot_reload.timeout",
+		"coro_stack_size", "multiline_buffer_limit", "scheduler.base", "scheduler.cap", "dns.mode",
+		"dns.resolver", "dns.prefer_ipv4", "dns.prefer_ipv6"} {
+		serviceKeys[k] = true
+	}
+}
+
+func checkService(t *testing.T, where string, keys []string) {
+	t.Helper()
+	for _, k := range keys {
+		if !serviceKeys[strings.ToLower(k)] {
+			t.Errorf("%s: %q is not a Fluent Bit service key", where, k)
+		}
+	}
 }
 
 func TestConfClassic(t *testing.T) {
@@ -185,6 +251,11 @@ func TestConfClassic(t *testing.T) {
 	for _, s := range secs {
 		switch s.name {
 		case "SERVICE":
+			var keys []string
+			for _, p := range s.props {
+				keys = append(keys, p[0])
+			}
+			checkService(t, "fluent-bit.conf [SERVICE]", keys)
 			if pf := s.get("plugins_file"); len(pf) != 1 || pf[0] != "plugins.conf" {
 				t.Errorf("[SERVICE] Plugins_File = %v", pf)
 			}
@@ -220,6 +291,32 @@ func TestConfClassic(t *testing.T) {
 
 func TestConfYAML(t *testing.T) {
 	inputs, outputs, plugins := yamlSections(t, filepath.Join(confDir, "fluent-bit.yaml"))
+	b, err := os.ReadFile(filepath.Join(confDir, "fluent-bit.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]yaml.Node
+	if err := yaml.Unmarshal(b, &top); err != nil {
+		t.Fatal(err)
+	}
+	for k := range top {
+		switch k {
+		case "service", "plugins", "pipeline", "parsers", "multiline_parsers", "includes", "env", "customs":
+		default:
+			t.Errorf("fluent-bit.yaml: unknown top-level section %q", k)
+		}
+	}
+	var svc struct {
+		Service map[string]any `yaml:"service"`
+	}
+	if err := yaml.Unmarshal(b, &svc); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range svc.Service {
+		keys = append(keys, k)
+	}
+	checkService(t, "fluent-bit.yaml service", keys)
 	if len(plugins) != 1 || !filepath.IsAbs(plugins[0]) || filepath.Base(plugins[0]) != "out_nri_audit.so" {
 		t.Fatalf("plugins: %v", plugins)
 	}

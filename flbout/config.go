@@ -64,7 +64,7 @@ var keys = []Key{
 	{"compress", "off", false, "gzip request bodies"},
 	{"query_params", "", false, "extra bulk query parameters, URL query syntax (a=1&b=2), e.g. for VictoriaLogs _msg_field"},
 	{"key_prefix", audit.DefaultPrefix, false, "prefix of the keys parsed from the message"},
-	{"message_key", DefaultMessageKey, false, "record key holding the log line"},
+	{"message_key", DefaultMessageKey, false, "record key holding the log line (exact case; in_systemd writes MESSAGE unless Lowercase On)"},
 	{"mode", string(parser.ModeAll), false, "all, audit (the 45 audit events and NRI errors) or nri (lines with nri.* keys too)"},
 	{"policy_file", "", false, "audit policy YAML (levels, redaction); default: keep all, redact env values"},
 	{"keep_fields", "", false, "comma-separated journal fields to keep (glob patterns); default all"},

@@ -196,9 +196,9 @@ func TestKeysNotReserved(t *testing.T) {
 		have[k.Name] = true
 		lk := strings.ToLower(k.Name)
 		switch {
-		case lk == "name", lk == "match", lk == "match_regex", lk == "alias", lk == "log_level",
-			lk == "log_suppress_interval", lk == "host", lk == "port", lk == "ipv6", lk == "retry_limit",
-			lk == "tls", lk == "workers", lk == "storage.total_limit_size",
+		case lk == "name", lk == "routes", lk == "processors", lk == "match", lk == "match_regex",
+			lk == "alias", lk == "log_level", lk == "log_suppress_interval", lk == "host", lk == "port",
+			lk == "ipv6", lk == "retry_limit", lk == "tls", lk == "workers", lk == "storage.total_limit_size",
 			strings.HasPrefix(lk, "net."), strings.HasPrefix(lk, "tls."), strings.HasPrefix(lk, "oauth2"):
 			t.Errorf("key %s is reserved by Fluent Bit", k.Name)
 		}

@@ -64,7 +64,10 @@ func runSetup(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		patterns []string
 	}
 	var plans []plan
-	pattern := efk.IndexPattern
+	// The data view covers what setup prepares: the --index pattern, the
+	// data stream(s), or both (comma-separated); with --dashboards alone
+	// the default index pattern.
+	var views []string
 	if *indexTemplate || (cfg.DataStream == "" && !*dashboards) {
 		assets, err := efk.IndexTemplateAssets()
 		if err != nil {
@@ -75,9 +78,11 @@ func runSetup(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			index = esbulk.DefaultIndex
 		}
 		p := plan{assets: assets}
-		if ip := indexPatternOf(index); ip != efk.IndexPattern {
-			p.patterns, pattern = []string{ip}, ip
+		ip := indexPatternOf(index)
+		if ip != efk.IndexPattern {
+			p.patterns = []string{ip}
 		}
+		views = append(views, ip)
 		plans = append(plans, p)
 	}
 	if cfg.DataStream != "" {
@@ -86,9 +91,29 @@ func runSetup(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		p := plan{assets: assets}
-		pattern = efk.DataStreamPattern
+		dp := efk.DataStreamPattern
 		if ok, _ := path.Match(efk.DataStreamPattern, cfg.DataStream); !ok {
-			p.patterns, pattern = []string{cfg.DataStream}, cfg.DataStream
+			p.patterns, dp = []string{cfg.DataStream}, cfg.DataStream
+		}
+		views = append(views, dp)
+		plans = append(plans, p)
+	}
+	pattern := efk.IndexPattern
+	if len(views) > 0 {
+		pattern = strings.Join(views, ",")
+	}
+
+	// The dead-letter index: the shared mappings without the daily
+	// lifecycle, which would delete it whole 90 days after its creation.
+	// After the plans above, which install the component templates.
+	if len(plans) > 0 && (*indexTemplate || cfg.DataStream == "" || es.deadLetterIndex != "") {
+		assets, err := efk.DeadLetterAssets()
+		if err != nil {
+			return err
+		}
+		p := plan{assets: assets}
+		if dl := es.deadLetterIndex; dl != "" && dl != efk.DeadLetterIndex {
+			p.patterns = []string{dl}
 		}
 		plans = append(plans, p)
 	}

@@ -107,9 +107,10 @@ func TestSetupInstallsOnceAndReports(t *testing.T) {
 	}
 	want := []string{
 		"created   _ilm/policy/nri-audit-daily (version 1)",
-		"created   _component_template/nri-audit-mappings (version 1)",
+		"created   _component_template/nri-audit-mappings (version 2)",
 		"created   _component_template/nri-audit-settings (version 1)",
 		"created   _index_template/nri-audit (version 1)",
+		"created   _index_template/nri-audit-dead-letter (version 1)",
 	}
 	if got := strings.Split(strings.TrimSpace(out), "\n"); !reflect.DeepEqual(got, want) {
 		t.Errorf("output:\n%s", out)
@@ -118,7 +119,7 @@ func TestSetupInstallsOnceAndReports(t *testing.T) {
 		t.Errorf("auth %q", es.auth)
 	}
 	code, out, _ = runCmd(t, "", "setup", "--url", srv.URL)
-	if code != 0 || strings.Count(out, "unchanged") != 4 || len(es.puts) != 4 {
+	if code != 0 || strings.Count(out, "unchanged") != 5 || len(es.puts) != 5 {
 		t.Errorf("second run: exit %d, %d PUTs:\n%s", code, len(es.puts), out)
 	}
 }
@@ -143,12 +144,62 @@ func TestSetupDataStream(t *testing.T) {
 	}
 }
 
+// TestSetupDeadLetterTemplate: the dead-letter index gets its own template
+// (no lifecycle, above nri-audit), named after --dead-letter-index; a data
+// stream setup installs it only when a dead-letter index is configured.
+func TestSetupDeadLetterTemplate(t *testing.T) {
+	type tpl struct {
+		IndexPatterns []string `json:"index_patterns"`
+		Priority      int      `json:"priority"`
+		Template      struct {
+			Settings map[string]any `json:"settings"`
+		} `json:"template"`
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string // patterns of nri-audit-dead-letter, nil = not installed
+	}{
+		{[]string{"--index", "audit-%Y.%m.%d"}, []string{"nri-audit-dead-letter"}},
+		{[]string{"--index", "audit-%Y.%m.%d", "--dead-letter-index", "audit-dlq"}, []string{"audit-dlq"}},
+		{[]string{"--data-stream", "logs-nri_audit-default"}, nil},
+		{[]string{"--data-stream", "logs-nri_audit-default", "--dead-letter-index", "nri-audit-dead-letter"}, []string{"nri-audit-dead-letter"}},
+	} {
+		es, srv := newTemplateES(t)
+		code, out, stderr := runCmd(t, "", append([]string{"setup", "--url", srv.URL}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr)
+		}
+		body, ok := es.assets["_index_template/nri-audit-dead-letter"]
+		if tc.want == nil {
+			if ok {
+				t.Errorf("%v: dead-letter template installed:\n%s", tc.args, out)
+			}
+			continue
+		}
+		var got tpl
+		if err := json.Unmarshal(body, &got); err != nil || !ok {
+			t.Fatalf("%v: dead-letter template %s %v:\n%s", tc.args, body, err, out)
+		}
+		if !reflect.DeepEqual(got.IndexPatterns, tc.want) || got.Priority <= 200 || got.Template.Settings["index.lifecycle.name"] != nil {
+			t.Errorf("%v: dead-letter template %s", tc.args, body)
+		}
+		// The index patterns of nri-audit are not the dead letter's.
+		var main tpl
+		if b, ok := es.assets["_index_template/nri-audit"]; ok {
+			json.Unmarshal(b, &main)
+			if reflect.DeepEqual(main.IndexPatterns, got.IndexPatterns) {
+				t.Errorf("%v: nri-audit and nri-audit-dead-letter both match %v", tc.args, got.IndexPatterns)
+			}
+		}
+	}
+}
+
 func TestSetupPrint(t *testing.T) {
 	code, out, stderr := runCmd(t, "", "setup", "--print", "--url", "http://127.0.0.1:1", "--index", "audit-%Y.%m")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if strings.Count(out, "\nPUT ") != 3 || !strings.HasPrefix(out, "PUT _ilm/policy/nri-audit-daily\n{") ||
+	if strings.Count(out, "\nPUT ") != 4 || !strings.HasPrefix(out, "PUT _ilm/policy/nri-audit-daily\n{") ||
 		!strings.Contains(out, `"audit-*"`) {
 		t.Errorf("print:\n%s", out)
 	}
@@ -203,5 +254,42 @@ func TestESFlagsEnvironment(t *testing.T) {
 	}
 	if c := parse("--user", "me").config(); c.User != "me" || c.Password != "pw" || c.APIKey != "" {
 		t.Errorf("user flag, password from env: %+v", c)
+	}
+}
+
+// TestSetupDataViewCoversWhatSetupPrepared: the data view's title is the
+// --index pattern, the data stream, or both when setup prepares both.
+func TestSetupDataViewCoversWhatSetupPrepared(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dashboards"}, "nri-audit-*"},
+		{[]string{"--index-template", "--dashboards"}, "nri-audit-*"},
+		{[]string{"--index", "audit-%Y.%m.%d", "--index-template", "--dashboards"}, "audit-*"},
+		{[]string{"--data-stream", "logs-nri_audit-default", "--dashboards"}, "logs-nri_audit-*"},
+		{[]string{"--index-template", "--data-stream", "logs-nri_audit-default", "--dashboards"}, "nri-audit-*,logs-nri_audit-*"},
+		{[]string{"--index-template", "--data-stream", "audit-prod", "--dashboards"}, "nri-audit-*,audit-prod"},
+	} {
+		args := append([]string{"setup", "--print", "--url", "http://127.0.0.1:1", "--kibana-url", "http://127.0.0.1:1"}, tc.args...)
+		code, out, stderr := runCmd(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, stderr)
+		}
+		got := ""
+		for _, l := range strings.Split(out, "\n") {
+			var o struct {
+				Type       string `json:"type"`
+				Attributes struct {
+					Title string `json:"title"`
+				} `json:"attributes"`
+			}
+			if json.Unmarshal([]byte(l), &o) == nil && o.Type == "index-pattern" {
+				got = o.Attributes.Title
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%v: data view title %q, want %q", tc.args, got, tc.want)
+		}
 	}
 }

@@ -17,6 +17,10 @@ const (
 	DataStreamPattern = "logs-nri_audit-*"
 	// DefaultDataStream is the data stream name the docs use.
 	DefaultDataStream = "logs-nri_audit-default"
+	// DeadLetterIndex is the dead-letter index name the docs use
+	// (--dead-letter-index). IndexPattern matches it too; the dead-letter
+	// template, of higher priority, keeps it out of the daily lifecycle.
+	DeadLetterIndex = "nri-audit-dead-letter"
 )
 
 // Asset is one Elasticsearch object: the API path it is PUT to (e.g.
@@ -52,6 +56,17 @@ func DataStreamAssets() ([]Asset, error) {
 	refs := append([]assetRef{{"_ilm/policy/nri-audit", "templates/ilm-nri-audit.json"}}, components()...)
 	refs = append(refs, assetRef{"_index_template/nri-audit-ds", "templates/index-template-nri-audit-ds.json"})
 	return load(refs)
+}
+
+// DeadLetterAssets returns the index template of the dead-letter index:
+// the shared mappings and settings, priority 210, no lifecycle policy
+// (dead letters are kept until someone deletes them; the daily policy
+// would delete the whole index 90 days after its creation, recent dead
+// letters included). It is composed of the component templates that
+// IndexTemplateAssets and DataStreamAssets install: install it after
+// those.
+func DeadLetterAssets() ([]Asset, error) {
+	return load([]assetRef{{"_index_template/nri-audit-dead-letter", "templates/index-template-nri-audit-dead-letter.json"}})
 }
 
 func load(refs []assetRef) ([]Asset, error) {

@@ -3,16 +3,30 @@ package efk
 import (
 	"encoding/json"
 	"path"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/nri-audit/nri-audit/esbulk"
+	"github.com/nri-audit/nri-audit/examples/efk/efktest"
 )
 
 func TestAssetsInstallable(t *testing.T) {
+	withDeadLetter := func(get func() ([]Asset, error)) func() ([]Asset, error) {
+		return func() ([]Asset, error) {
+			a, err := get()
+			if err != nil {
+				return nil, err
+			}
+			dl, err := DeadLetterAssets()
+			return append(a, dl...), err
+		}
+	}
 	for name, get := range map[string]func() ([]Asset, error){
-		"index":       IndexTemplateAssets,
-		"data stream": DataStreamAssets,
+		"index":                    IndexTemplateAssets,
+		"data stream":              DataStreamAssets,
+		"index, dead letter":       withDeadLetter(IndexTemplateAssets),
+		"data stream, dead letter": withDeadLetter(DataStreamAssets),
 	} {
 		assets, err := get()
 		if err != nil {
@@ -45,7 +59,12 @@ func TestAssetsInstallable(t *testing.T) {
 					}
 				}
 				policy, _ := tpl.Template.Settings["index.lifecycle.name"].(string)
-				if !seen["_ilm/policy/"+policy] {
+				if name == "nri-audit-dead-letter" {
+					// Dead letters never expire with the daily indices.
+					if policy != "" {
+						t.Errorf("%s has ILM policy %q: it would delete recent dead letters with the index", name, policy)
+					}
+				} else if !seen["_ilm/policy/"+policy] {
 					t.Errorf("%s uses ILM policy %q before it is installed", name, policy)
 				}
 				if tpl.Priority <= 100 {
@@ -54,12 +73,24 @@ func TestAssetsInstallable(t *testing.T) {
 				if (tpl.DataStream != nil) != (name == "nri-audit-ds") {
 					t.Errorf("%s data_stream %s", name, tpl.DataStream)
 				}
-				if name == "nri-audit-ds" {
+				switch name {
+				case "nri-audit-ds":
 					if ok, _ := path.Match(tpl.IndexPatterns[0], DefaultDataStream); !ok || tpl.IndexPatterns[0] != DataStreamPattern {
 						t.Errorf("data stream pattern %v", tpl.IndexPatterns)
 					}
-				} else if tpl.IndexPatterns[0] != IndexPattern {
-					t.Errorf("index pattern %v", tpl.IndexPatterns)
+				case "nri-audit-dead-letter":
+					// It must win over nri-audit for the dead-letter index
+					// (Elasticsearch applies the one highest-priority match).
+					if !reflect.DeepEqual(tpl.IndexPatterns, []string{DeadLetterIndex}) || tpl.Priority <= 200 {
+						t.Errorf("dead-letter template patterns %v priority %d: want [%s] above 200", tpl.IndexPatterns, tpl.Priority, DeadLetterIndex)
+					}
+					if ok, _ := path.Match(IndexPattern, DeadLetterIndex); !ok {
+						t.Errorf("%s no longer matches %s: the dead-letter template is not needed", IndexPattern, DeadLetterIndex)
+					}
+				default:
+					if tpl.IndexPatterns[0] != IndexPattern {
+						t.Errorf("index pattern %v", tpl.IndexPatterns)
+					}
 				}
 			}
 			seen[a.Path] = true
@@ -126,6 +157,57 @@ func TestMappings(t *testing.T) {
 		for name, v := range d {
 			if v.Mapping["type"] == "keyword" && v.Mapping["ignore_above"] == nil {
 				t.Errorf("dynamic template %s without ignore_above: huge values would reject documents", name)
+			}
+		}
+	}
+}
+
+// TestMappingsNoDetection: the composed mappings turn off date and numeric
+// detection. Elasticsearch's date_detection is on by default and runs
+// before the string dynamic templates: the first nri_value_value that
+// looks like a date (an annotation "add annotation ... value.value=2026-02-09")
+// would map the field as date, and from then on every env event
+// (nri_value_value "<redacted>") and sysctl value would be rejected with a
+// mapper_parsing_exception and go to the dead letter. DESIGN.md §3: one
+// field never changes type, nri_* is keyword.
+func TestMappingsNoDetection(t *testing.T) {
+	withDeadLetter := func(get func() ([]Asset, error)) func() ([]Asset, error) {
+		return func() ([]Asset, error) {
+			a, err := get()
+			if err != nil {
+				return nil, err
+			}
+			dl, err := DeadLetterAssets()
+			return append(a, dl...), err
+		}
+	}
+	for name, get := range map[string]func() ([]Asset, error){
+		"index":                    IndexTemplateAssets,
+		"data stream":              DataStreamAssets,
+		"index, dead letter":       withDeadLetter(IndexTemplateAssets),
+		"data stream, dead letter": withDeadLetter(DataStreamAssets),
+	} {
+		assets, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bodies [][]byte
+		for _, a := range assets {
+			if strings.HasPrefix(a.Path, "_component_template/") || strings.HasPrefix(a.Path, "_index_template/") {
+				bodies = append(bodies, a.Body)
+			}
+		}
+		m, err := efktest.ParseMappings(bodies...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.DateDetection || m.NumericDetection {
+			t.Errorf("%s: date_detection %v, numeric_detection %v: a date- or number-looking first value would fix a field's type",
+				name, m.DateDetection, m.NumericDetection)
+		}
+		for _, f := range []string{"nri_value_value", "nri_fields_time", "nri_value"} {
+			if typ, _, ok := m.Resolve(f); !ok || typ != "keyword" {
+				t.Errorf("%s: %s maps to %q, want keyword", name, f, typ)
 			}
 		}
 	}

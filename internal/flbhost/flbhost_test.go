@@ -140,3 +140,122 @@ func TestParseLine(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 }
+
+// A C plugin that prints what output_get_property returns at Init for the
+// keys in PROBE_KEYS (comma-separated).
+const probePlugin = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+struct def { int type; int proxy; int flags; char *name; char *description; };
+struct api { const char *(*output_get_property)(const char *, void *); };
+struct ctx { void *remote; };
+struct plugin { char *name; struct api *api; void *o_ins; struct ctx *context; };
+static char mark;
+int FLBPluginRegister(struct def *d) {
+    d->type = 2; d->proxy = 11; d->flags = 0;
+    d->name = strdup("probe"); d->description = strdup("test");
+    return 0;
+}
+int FLBPluginInit(struct plugin *p) {
+    char *keys = strdup(getenv("PROBE_KEYS"));
+    for (char *k = strtok(keys, ","); k; k = strtok(NULL, ",")) {
+        const char *v = p->api->output_get_property(k, p->o_ins);
+        fprintf(stderr, "probe %s=%s\n", k, v ? v : "<NULL>");
+    }
+    free(keys);
+    p->context->remote = &mark;
+    return 1;
+}
+int FLBPluginFlushCtx(void *ctx, const void *d, size_t n, char *tag) { return 1; }
+int FLBPluginExitCtx(void *ctx) { return ctx == &mark; }
+`
+
+// The keys flb_output_set_property consumes are invisible to the plugin,
+// whatever their case; look-alike keys, empty values and ${ENV} behave as
+// in Fluent Bit (case-insensitive lookup, empty = NULL).
+func TestHostHidesCoreKeysOnly(t *testing.T) {
+	host, err := BuildHost(t.Context(), t.TempDir(), ABINew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "probe.c")
+	if err := os.WriteFile(src, []byte(probePlugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	so := filepath.Join(dir, "out_probe.so")
+	if out, err := exec.Command("cc", "-shared", "-fPIC", "-o", so, src).CombinedOutput(); err != nil {
+		t.Fatalf("cc: %v\n%s", err, out)
+	}
+	hidden := [][2]string{
+		{"Match", "nri.*"}, {"MATCH_REGEX", "^nri"}, {"Alias", "a"}, {"Log_Level", "debug"},
+		{"log_suppress_interval", "5s"}, {"Host", "es"}, {"PORT", "9200"}, {"IPv6", "on"},
+		{"Retry_Limit", "3"}, {"TLS", "on"}, {"tls.verify", "off"}, {"TLS.CA_File", "/ca.pem"},
+		{"net.keepalive", "off"}, {"Net.Connect_Timeout", "5"}, {"storage.total_limit_size", "2G"},
+		{"Workers", "1"}, {"oauth2.enable", "on"}, {"Routes", "r"},
+	}
+	visible := [][2]string{
+		{"URL", "http://es:9200"}, {"hostname", "h"}, {"tls_ca", "t"}, {"oauth2_token", "o"},
+		{"network", "n"}, {"matches", "m"}, {"storage.type", "filesystem"}, {"workers_extra", "w"},
+		{"pipeline", "${PROBE_ENV}"}, {"index", ""}, {"api_key", "${PROBE_UNSET}"},
+	}
+	o := Output{Name: "probe"}
+	var keys []string
+	for _, kv := range append(append([][2]string{}, hidden...), visible...) {
+		o.Set(kv[0], kv[1])
+		keys = append(keys, strings.ToLower(kv[0]))
+	}
+	env := []string{"PROBE_KEYS=" + strings.Join(keys, ",") + ",name,absent", "PROBE_ENV=from-env"}
+	res, err := Run(t.Context(), host, t.TempDir(), &Scenario{Plugin: so, Outputs: []Output{o}}, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("host failed\n%s", res)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(res.Stderr, "\n") {
+		if kv, ok := strings.CutPrefix(line, "probe "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			got[k] = v
+		}
+	}
+	want := map[string]string{"name": "<NULL>", "absent": "<NULL>"}
+	for _, kv := range hidden {
+		want[strings.ToLower(kv[0])] = "<NULL>"
+	}
+	for _, kv := range visible {
+		want[strings.ToLower(kv[0])] = kv[1]
+	}
+	want["pipeline"], want["index"], want["api_key"] = "from-env", "<NULL>", "<NULL>"
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("output_get_property(%q) = %q (probed %v), want %q", k, g, ok, w)
+		}
+	}
+}
+
+// Retry_Limit as flb_output_set_property reads it: empty, 0 and garbage
+// are the default 1 (one retry), no_retries none.
+func TestHostRetryLimitValues(t *testing.T) {
+	host, err := BuildHost(t.Context(), t.TempDir(), ABINew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := buildCPlugin(t, "out_bad.so")
+	for _, c := range []struct {
+		v       string
+		flushes int
+	}{{"", 2}, {"0", 2}, {"-3", 2}, {"junk", 2}, {"no_retries", 1}, {"2", 3}, {"NO_RETRIES", 1}} {
+		o := Output{Name: "bad", Chunks: []Chunk{{Path: chunkFile(t)}}}
+		o.Set("Retry_Limit", c.v)
+		res, err := Run(t.Context(), host, t.TempDir(), &Scenario{Plugin: so, Outputs: []Output{o}}, []string{"BAD_RC=2"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(res.Of("flush")); res.ExitCode != 0 || n != c.flushes {
+			t.Errorf("Retry_Limit %q: %d flushes, want %d\n%s", c.v, n, c.flushes, res)
+		}
+	}
+}

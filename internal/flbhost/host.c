@@ -274,10 +274,18 @@ static char *env_translate(const char *in)
     return out;
 }
 
-/* flb_output_set_property: keys the core consumes never reach properties. */
+/* flb_output_set_property (src/flb_output.c): keys the core consumes never
+ * reach ins->properties. Matching is case-insensitive and exact-length
+ * (prop_key_check), except the prefix families: "net." (net_properties),
+ * "oauth2." (oauth2_properties, recent versions) and "tls." (the core
+ * owns tls.verify, tls.ca_file, ... and adds new ones over time). A key that
+ * only looks similar (hostname, tls_ca, oauth2_token, network) is the
+ * plugin's. "name" and "routes" are taken by the config loader before
+ * set_property (src/flb_config.c configure_plugins_type; "routes" only in
+ * versions with the new router, earlier it reached the plugin). */
 static int is_core_key(const char *k)
 {
-    static const char *exact[] = {"name", "match", "match_regex", "alias", "log_level",
+    static const char *exact[] = {"name", "routes", "match", "match_regex", "alias", "log_level",
                                   "log_suppress_interval", "host", "port", "ipv6",
                                   "retry_limit", "tls", "storage.total_limit_size",
                                   "workers", NULL};
@@ -285,18 +293,24 @@ static int is_core_key(const char *k)
         if (strcasecmp(k, exact[i]) == 0) return 1;
     }
     return strncasecmp(k, "net.", 4) == 0 || strncasecmp(k, "tls.", 4) == 0 ||
-           strncasecmp(k, "oauth2", 6) == 0;
+           strncasecmp(k, "oauth2.", 7) == 0;
 }
 
+/* flb_output_set_property's retry_limit: an empty value is the default 1;
+ * no_limits/false/off unlimited; no_retries none; otherwise atoi(), and a
+ * result <= 0 (0, -1, garbage) is "invalid retry_limit. set default." = 1. */
 static int parse_retry_limit(const char *v)
 {
+    if (!*v) return 1;
     if (!strcasecmp(v, "no_limits") || !strcasecmp(v, "false") || !strcasecmp(v, "off"))
         return 1000; /* "unlimited", bounded so a test cannot spin forever */
     if (!strcasecmp(v, "no_retries")) return 0;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < 0) fatal("bad Retry_Limit %s", v);
-    return (int)n;
+    int n = atoi(v);
+    if (n <= 0) {
+        emit("warn key=retry_limit msg=invalid_retry_limit_set_default");
+        return 1;
+    }
+    return n;
 }
 
 static void load_chunk(struct chunk_ref *c)

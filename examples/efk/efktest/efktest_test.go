@@ -169,6 +169,20 @@ func TestMappingsResolve(t *testing.T) {
 	if _, err := ParseMappings([]byte(`{"template":{"mappings":{"properties":[]}}}`)); err == nil {
 		t.Error("bad mappings accepted")
 	}
+	// Elasticsearch's defaults, and later templates overriding earlier ones.
+	if !m.DateDetection || m.NumericDetection {
+		t.Errorf("defaults: date_detection %v numeric_detection %v, want true false", m.DateDetection, m.NumericDetection)
+	}
+	m, err = ParseMappings(
+		[]byte(`{"template":{"mappings":{"date_detection":false,"numeric_detection":true}}}`),
+		[]byte(`{"template":{"mappings":{"numeric_detection":false}}}`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DateDetection || m.NumericDetection {
+		t.Errorf("date_detection %v numeric_detection %v, want false false", m.DateDetection, m.NumericDetection)
+	}
 }
 
 func FuzzParseDockerfile(f *testing.F) {

@@ -14,6 +14,13 @@ import (
 type Mappings struct {
 	Fields  map[string]string // field → type
 	Dynamic []DynamicTemplate
+	// DateDetection and NumericDetection are mappings.date_detection and
+	// mappings.numeric_detection as Elasticsearch applies them (defaults
+	// true and false). With date detection on, a new field whose first
+	// string value looks like a date (2026-02-09, 2026/02/09 ...) is
+	// mapped as date before any string dynamic template is consulted.
+	DateDetection    bool
+	NumericDetection bool
 }
 
 // DynamicTemplate is one entry of mappings.dynamic_templates.
@@ -34,6 +41,8 @@ type templateBody struct {
 }
 
 type mappingsBody struct {
+	DateDetection    *bool `json:"date_detection"`
+	NumericDetection *bool `json:"numeric_detection"`
 	DynamicTemplates []map[string]struct {
 		Match            stringList `json:"match"`
 		Unmatch          stringList `json:"unmatch"`
@@ -74,7 +83,7 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 // template bodies, in composition order (later ones win, as in
 // Elasticsearch).
 func ParseMappings(bodies ...[]byte) (*Mappings, error) {
-	m := &Mappings{Fields: map[string]string{}}
+	m := &Mappings{Fields: map[string]string{}, DateDetection: true}
 	for i, b := range bodies {
 		var tb templateBody
 		if err := json.Unmarshal(b, &tb); err != nil {
@@ -86,6 +95,12 @@ func ParseMappings(bodies ...[]byte) (*Mappings, error) {
 		var mb mappingsBody
 		if err := json.Unmarshal(tb.Template.Mappings, &mb); err != nil {
 			return nil, fmt.Errorf("template %d: mappings: %w", i, err)
+		}
+		if mb.DateDetection != nil {
+			m.DateDetection = *mb.DateDetection
+		}
+		if mb.NumericDetection != nil {
+			m.NumericDetection = *mb.NumericDetection
 		}
 		for _, dt := range mb.DynamicTemplates {
 			for name, d := range dt {
@@ -126,8 +141,10 @@ func (m *Mappings) Explicit(field string) (string, bool) {
 // Resolve returns the type a field gets: its explicit mapping, else the
 // first dynamic template whose name pattern (match or path_match) matches
 // it for a JSON string value (DESIGN.md §3: every nri_* value is a
-// string). Catch-all templates without a name pattern do not count: they
-// map any typo too. The second result names where the type comes from
+// string). It does not model date or numeric detection: with either on,
+// Elasticsearch may map a new field from its first value instead (see
+// DateDetection). Catch-all templates without a name pattern do not
+// count: they map any typo too. The second result names where the type comes from
 // ("explicit" or the dynamic template's name).
 func (m *Mappings) Resolve(field string) (typ, source string, ok bool) {
 	if t, ok := m.Fields[field]; ok {

@@ -39,6 +39,13 @@ func (b *Buffer) Free() {
 // GetRecord result other than 0 and returns the number of records and that
 // result (-1 at the end of the buffer, other negatives on bad records).
 func Decode(buf *Buffer, fn func(ts time.Time, rec map[string]any)) (records, ret int) {
+	return DecodeRaw(buf, func(ts time.Time, rec map[any]any) { fn(ts, toStringMap(rec)) })
+}
+
+// DecodeRaw is Decode without the string conversion: fn gets the record as
+// GetRecord returns it, with []byte values. It is the least work a plugin
+// built on fluent-bit-go can do per record.
+func DecodeRaw(buf *Buffer, fn func(ts time.Time, rec map[any]any)) (records, ret int) {
 	dec := output.NewDecoder(buf.ptr, buf.n)
 	for {
 		ret, ts, rec := output.GetRecord(dec)
@@ -54,7 +61,7 @@ func Decode(buf *Buffer, fn func(ts time.Time, rec map[string]any)) (records, re
 		default:
 			t = time.Now()
 		}
-		fn(t, toStringMap(rec))
+		fn(t, rec)
 		records++
 	}
 }
