@@ -11,7 +11,9 @@ import (
 	"github.com/nri-audit/nri-audit/examples/efk/efktest"
 )
 
-func TestAssetsInstallable(t *testing.T) {
+// assetSets are the asset lists setup installs: index or data stream, each
+// with and without the dead-letter template.
+func assetSets() map[string]func() ([]Asset, error) {
 	withDeadLetter := func(get func() ([]Asset, error)) func() ([]Asset, error) {
 		return func() ([]Asset, error) {
 			a, err := get()
@@ -22,12 +24,16 @@ func TestAssetsInstallable(t *testing.T) {
 			return append(a, dl...), err
 		}
 	}
-	for name, get := range map[string]func() ([]Asset, error){
+	return map[string]func() ([]Asset, error){
 		"index":                    IndexTemplateAssets,
 		"data stream":              DataStreamAssets,
 		"index, dead letter":       withDeadLetter(IndexTemplateAssets),
 		"data stream, dead letter": withDeadLetter(DataStreamAssets),
-	} {
+	}
+}
+
+func TestAssetsInstallable(t *testing.T) {
+	for name, get := range assetSets() {
 		assets, err := get()
 		if err != nil {
 			t.Fatal(err)
@@ -171,22 +177,7 @@ func TestMappings(t *testing.T) {
 // mapper_parsing_exception and go to the dead letter. DESIGN.md §3: one
 // field never changes type, nri_* is keyword.
 func TestMappingsNoDetection(t *testing.T) {
-	withDeadLetter := func(get func() ([]Asset, error)) func() ([]Asset, error) {
-		return func() ([]Asset, error) {
-			a, err := get()
-			if err != nil {
-				return nil, err
-			}
-			dl, err := DeadLetterAssets()
-			return append(a, dl...), err
-		}
-	}
-	for name, get := range map[string]func() ([]Asset, error){
-		"index":                    IndexTemplateAssets,
-		"data stream":              DataStreamAssets,
-		"index, dead letter":       withDeadLetter(IndexTemplateAssets),
-		"data stream, dead letter": withDeadLetter(DataStreamAssets),
-	} {
+	for name, get := range assetSets() {
 		assets, err := get()
 		if err != nil {
 			t.Fatal(err)
