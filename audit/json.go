@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/base64"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -14,43 +15,24 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = AppendTimestamp(dst, r.Timestamp)
 	dst = append(dst, '"')
-	for i := range r.Fields {
-		f := &r.Fields[i]
-		if f.Kind == String && f.PlainKey && cleanPrefix(f.Str) == len(f.Str) {
-			// Most fields: plain key, clean value, copied as they are.
-			dst = append(dst, ',', '"')
-			dst = append(dst, f.Key...)
-			dst = append(dst, '"', ':', '"')
-			dst = append(dst, f.Str...)
-			dst = append(dst, '"')
-			continue
+	fields := r.Fields
+	rest := 0 // what appendPlainFields may write for the fields left
+	for i := range fields {
+		rest += fieldBudget(&fields[i])
+	}
+	for len(fields) > 0 {
+		dst = slices.Grow(dst, rest)
+		n, done := appendPlainFields(dst, fields)
+		rest -= n - len(dst)
+		dst = dst[:n]
+		if done == len(fields) {
+			break
 		}
-		if f.PlainKey {
-			dst = append(dst, ',', '"')
-			dst = append(dst, f.Key...)
-			dst = append(dst, '"', ':')
-		} else {
-			dst = appendKey(dst, f.Key)
-		}
-		switch f.Kind {
-		case String:
-			dst = AppendJSONString(dst, f.Str)
-		case Strings:
-			dst = append(dst, '[')
-			for j, s := range f.Strs {
-				if j > 0 {
-					dst = append(dst, ',')
-				}
-				dst = AppendJSONString(dst, s)
-			}
-			dst = append(dst, ']')
-		case Bool:
-			if f.BoolValue() {
-				dst = append(dst, "true"...)
-			} else {
-				dst = append(dst, "false"...)
-			}
-		}
+		// A field that needs escaping, an array or a boolean.
+		f := &fields[done]
+		rest -= fieldBudget(f)
+		dst = appendField(dst, f)
+		fields = fields[done+1:]
 	}
 	return append(dst, '}')
 }

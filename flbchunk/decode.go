@@ -47,7 +47,7 @@ type Decoder struct {
 	more []string // arena for the More values of repeated fields, per event
 	buf  []byte   // scratch for JSON transcoding
 
-	general bool // tests: decode every pair the general way, to check fastPair
+	general bool // tests: decode every pair the general way, to check fastPairs
 }
 
 // Decode walks a Fluent Bit chunk (concatenated msgpack events) and calls fn
@@ -125,10 +125,14 @@ func Count(chunk []byte) (int, error) {
 
 // body decodes n key/value pairs into d.e.Fields.
 func (d *Decoder) body(c *cursor, n int) bool {
-	for ; n > 0; n-- {
-		if !d.general && d.fastPair(c) {
-			continue
+	for n > 0 {
+		if !d.general {
+			if k := d.fastPairs(c, n); k > 0 {
+				n -= k
+				continue
+			}
 		}
+		n--
 		key, ok := c.str("body key")
 		if !ok {
 			return false
@@ -148,40 +152,55 @@ func (d *Decoder) body(c *cursor, n int) bool {
 	return true
 }
 
-// fastPair decodes the pair in_systemd writes for almost every field, a
-// fixstr key (not an address field) and a fixstr or str8 value, in one
-// step; it gives exactly what the general path gives. For anything else,
-// or bytes that would not decode, it consumes nothing and reports false,
-// and the general path decodes the pair (or reports the error).
-func (d *Decoder) fastPair(c *cursor) bool {
+// fastPairs decodes up to n pairs of the kind in_systemd writes for almost
+// every field, a fixstr key (not an address field) and a fixstr or str8
+// value, and returns how many it decoded; it gives exactly what the
+// general path gives. It stops before anything else, or bytes that would
+// not decode, and the general path decodes that pair (or reports the
+// error). One loop with the cursor and the field slice in registers is
+// most of the decoder's saving over a call per field.
+func (d *Decoder) fastPairs(c *cursor, n int) int {
 	b, p := c.b, c.p
-	if p >= len(b) || b[p]&0xe0 != 0xa0 {
-		return false
+	fs := d.e.Fields
+	done := 0
+	for ; done < n; done++ {
+		if p >= len(b) || b[p]&0xe0 != 0xa0 {
+			break
+		}
+		k, kn := p+1, int(b[p]&0x1f)
+		vh := k + kn
+		if vh+1 >= len(b) {
+			break // the general path handles a pair that ends the chunk
+		}
+		kv := b[k : vh+2] // key, value header and one more byte: one bounds check
+		if kn >= 2 && kv[0] == '_' && kv[1] == '_' {
+			break
+		}
+		var v, vn int
+		switch t := kv[kn]; {
+		case t&0xe0 == 0xa0:
+			v, vn = vh+1, int(t&0x1f)
+		case t == 0xd9:
+			v, vn = vh+2, int(kv[kn+1])
+		default:
+			goto stop
+		}
+		if vn > len(b)-v {
+			break
+		}
+		if len(fs) == cap(fs) {
+			fs = append(fs, audit.JournalField{})
+		} else {
+			fs = fs[:len(fs)+1]
+		}
+		f := &fs[len(fs)-1]
+		f.Name, f.Value, f.More = unsafe.String(&kv[0], kn), view(b, v, vn), nil
+		p = v + vn
 	}
-	k, kn := p+1, int(b[p]&0x1f)
-	vh := k + kn
-	if vh+1 >= len(b) {
-		return false // the general path handles a pair that ends the chunk
-	}
-	kv := b[k : vh+2] // key, value header and one more byte: one bounds check
-	if kn >= 2 && kv[0] == '_' && kv[1] == '_' {
-		return false
-	}
-	var v, vn int
-	switch t := kv[kn]; {
-	case t&0xe0 == 0xa0:
-		v, vn = vh+1, int(t&0x1f)
-	case t == 0xd9:
-		v, vn = vh+2, int(kv[kn+1])
-	default:
-		return false
-	}
-	if vn > len(b)-v {
-		return false
-	}
-	d.add(unsafe.String(&kv[0], kn), view(b, v, vn))
-	c.p = v + vn
-	return true
+stop:
+	d.e.Fields = fs
+	c.p = p
+	return done
 }
 
 // view returns b[at:at+n] as a string sharing b's bytes, as cursor.str

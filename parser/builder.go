@@ -100,6 +100,7 @@ type Builder struct {
 	keySet   map[string]struct{} // document keys, once a line has many
 	suffix   map[string]int      // next _N to try per key, for repeated keys
 	renamed  [][2]string         // journal names moved off derived keys: {name, name_N}
+	shape    shape               // the field names of the last simple entry
 
 	reservedFull    [9]string
 	prefixPlain     bool   // the derived keys need no JSON escaping
@@ -171,7 +172,12 @@ func (b *Builder) Prefix() string { return b.prefix }
 // may point into e.
 func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	r.Reset()
-	at := b.scanFields(e)
+	at, sameShape := b.shape.match(e)
+	if !sameShape {
+		at = b.scanFields(e)
+	} else {
+		b.taken = b.taken[:0] // a remembered shape has no prefixed names
+	}
 	var msgField *audit.JournalField
 	var message string
 	if i := at[identityCount]; i >= 0 {
@@ -357,10 +363,16 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	// Journal fields, as they come. A name the entry repeats as a separate
 	// field (in_systemd before Fluent Bit 3.2.3 does) is merged into one
 	// array so the document never has duplicate keys.
+	if sameShape {
+		b.addJournalKnown(e, r, at[identityCount], parseErr != nil, message)
+		b.setID(e, r, &at)
+		return true
+	}
 	var seen [seenWords]uint64
 	selecting := len(b.keep) > 0 || len(b.drop) > 0
 	journalStart := len(r.Fields)
 	b.renamed = b.renamed[:0]
+	duplicates := false
 	for i := range e.Fields {
 		f := &e.Fields[i]
 		if selecting && !b.keepField(f.Name) && !(parseErr != nil && f == msgField) {
@@ -385,6 +397,7 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		}
 		if seen[bit>>6]&(1<<(bit&63)) != 0 {
 			if j := r.Index(name); j >= 0 {
+				duplicates = true
 				if f.Name == b.messageKey {
 					// MESSAGE stays the string it was parsed from (§3.1
 					// rule 13): a repeated MESSAGE keeps its first value.
@@ -413,6 +426,9 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 		} else {
 			r.AddString(name, f.Value)
 		}
+	}
+	if !duplicates {
+		b.shape.remember(b, e, at)
 	}
 
 	b.setID(e, r, &at)

@@ -537,6 +537,10 @@ func FuzzJournalNames(f *testing.F) {
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON %q", out)
 		}
+		var again audit.Record // a known shape builds the same document
+		if !b.Build(e, &again) || string(again.AppendJSON(nil)) != string(out) {
+			t.Fatalf("second build differs from %s", out)
+		}
 		seen := map[string]bool{audit.TimestampKey: true}
 		for _, fl := range r.Fields {
 			if seen[fl.Key] {

@@ -32,6 +32,15 @@ func doc(t *testing.T, opts parser.Options, msg string, extra ...string) (map[st
 		return nil, false
 	}
 	raw := r.AppendJSON(nil)
+	// The same builder again: the entry's shape is now known, and the
+	// document must not change (parser/shape.go).
+	var again audit.Record
+	if !b.Build(e, &again) {
+		t.Fatalf("second build dropped what the first kept: %s", raw)
+	}
+	if raw2 := again.AppendJSON(nil); string(raw2) != string(raw) || again.ID != r.ID {
+		t.Fatalf("second build differs:\n first %s\nsecond %s", raw, raw2)
+	}
 	if !json.Valid(raw) {
 		t.Fatalf("invalid JSON %s", raw)
 	}

@@ -1,0 +1,165 @@
+package audit
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// TestFieldLayout holds the offsets fields_amd64.s reads to the struct.
+func TestFieldLayout(t *testing.T) {
+	var f Field
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"Key", unsafe.Offsetof(f.Key), 0},
+		{"Str", unsafe.Offsetof(f.Str), 16},
+		{"Kind", unsafe.Offsetof(f.Kind), 56},
+		{"PlainKey", unsafe.Offsetof(f.PlainKey), 57},
+		{"size", unsafe.Sizeof(f), 64},
+	} {
+		if c.got != c.want {
+			t.Errorf("Field %s at %d, fields_amd64.s expects %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+// fieldsFrom turns fuzz bytes into fields of every kind, with keys and
+// values of every length up to 70 bytes (around each copy width of the
+// assembly), taken from the input so they hold any byte.
+func fieldsFrom(data []byte) []Field {
+	var fs []Field
+	take := func(n int) string {
+		n = min(n, len(data))
+		s := string(data[:n])
+		data = data[n:]
+		return s
+	}
+	for len(data) >= 3 {
+		c, kl, vl := data[0], int(data[1]%40), int(data[2]%71)
+		data = data[3:]
+		f := Field{Key: take(kl), Str: take(vl)}
+		switch c % 4 {
+		case 2:
+			f.Kind, f.Strs, f.Str = Strings, []string{f.Str, "x"}, ""
+		case 3:
+			f.Kind, f.Str = Bool, "true"
+		}
+		// PlainKey is the caller's promise: only for keys that keep it.
+		f.PlainKey = c&4 != 0 && IsPlainKey(f.Key)
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// referenceRecordJSON is AppendJSON field by field with the reference
+// escaper.
+func referenceRecordJSON(r *Record) []byte {
+	dst := append([]byte(`{"@timestamp":"`), AppendTimestamp(nil, r.Timestamp)...)
+	dst = append(dst, '"')
+	for _, f := range r.Fields {
+		dst = append(dst, ',')
+		dst = referenceAppendJSONString(dst, f.Key)
+		dst = append(dst, ':')
+		switch f.Kind {
+		case String:
+			dst = referenceAppendJSONString(dst, f.Str)
+		case Strings:
+			dst = append(dst, '[')
+			for i, s := range f.Strs {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = referenceAppendJSONString(dst, s)
+			}
+			dst = append(dst, ']')
+		case Bool:
+			dst = append(dst, f.Str...)
+		}
+	}
+	return append(dst, '}')
+}
+
+// FuzzAppendPlainFields holds the assembly to the portable Go form: the
+// same length, count and bytes, never a byte past the promised capacity;
+// and the whole document to the reference encoder.
+func FuzzAppendPlainFields(f *testing.F) {
+	f.Add([]byte("\x04\x05\x0a_HOSTworker-1abc"), uint8(3))
+	f.Add([]byte("\x04\x08\x11SYSLOG_IcontainerdX\"y\x04\x01\x00K"), uint8(0))
+	f.Add([]byte(strings.Repeat("\x04\x27\x46"+strings.Repeat("k", 39)+strings.Repeat("v", 70), 3)), uint8(17))
+	f.Add([]byte("\x04\x03\x10abcdefghijklmnop\xffq\x06\x02\x02zzyy\x07\x01\x01a1"), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, pre uint8) {
+		fields := fieldsFrom(data)
+		budget := 0
+		for i := range fields {
+			budget += fieldBudget(&fields[i])
+		}
+		const guard = 64
+		run := func(fn func([]byte, []Field) (int, int)) ([]byte, int, int) {
+			mem := bytes.Repeat([]byte{0xA5}, int(pre)+budget+guard)
+			dst := mem[: pre : int(pre)+budget]
+			n, done := fn(dst, fields)
+			for i, c := range mem[int(pre)+budget:] {
+				if c != 0xA5 {
+					t.Fatalf("byte %d past the capacity written", i)
+				}
+			}
+			if n < int(pre) || n > int(pre)+budget {
+				t.Fatalf("length %d outside [%d, %d]", n, pre, int(pre)+budget)
+			}
+			return mem[:n], n, done
+		}
+		gotB, gotN, gotDone := run(appendPlainFields)
+		wantB, wantN, wantDone := run(appendPlainFieldsGo)
+		if gotN != wantN || gotDone != wantDone || !bytes.Equal(gotB, wantB) {
+			t.Fatalf("appendPlainFields = %d, %d, %q; portable = %d, %d, %q", gotN, gotDone, gotB, wantN, wantDone, wantB)
+		}
+		r := &Record{Timestamp: time.Unix(1770655472, 545908000), Fields: fields}
+		if got, want := r.AppendJSON(nil), referenceRecordJSON(r); !bytes.Equal(got, want) {
+			t.Fatalf("AppendJSON\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// TestAppendPlainFieldsLengths runs every key length to 40 and value
+// length to 70 with distinct bytes, clean and with a byte that needs
+// escaping at each position, through both forms.
+func TestAppendPlainFieldsLengths(t *testing.T) {
+	text := func(n, seed int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."[(i*7+seed)%64]
+		}
+		return string(b)
+	}
+	check := func(fields []Field) {
+		t.Helper()
+		budget := 0
+		for i := range fields {
+			budget += fieldBudget(&fields[i])
+		}
+		a := make([]byte, 3, 3+budget)
+		b := make([]byte, 3, 3+budget)
+		n1, d1 := appendPlainFields(a, fields)
+		n2, d2 := appendPlainFieldsGo(b, fields)
+		if n1 != n2 || d1 != d2 || string(a[:n1]) != string(b[:n2]) {
+			t.Fatalf("%+v: assembly %d, %d, %q; portable %d, %d, %q", fields, n1, d1, a[:n1], n2, d2, b[:n2])
+		}
+	}
+	for kl := 0; kl <= 40; kl++ {
+		for vl := 0; vl <= 70; vl++ {
+			key, val := text(kl, kl), text(vl, vl+1)
+			next := Field{Key: "next", Str: "1", PlainKey: true}
+			check([]Field{{Key: key, Str: val, PlainKey: true}, next})
+			for _, bad := range []byte{'"', '\\', '\n', 0x00, 0x1f, 0x80, 0xff} {
+				for i := 0; i < vl; i++ {
+					dirty := val[:i] + string([]byte{bad}) + val[i+1:]
+					check([]Field{next, {Key: key, Str: dirty, PlainKey: true}, next})
+				}
+			}
+		}
+	}
+}
