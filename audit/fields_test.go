@@ -44,7 +44,14 @@ func fieldsFrom(data []byte) []Field {
 		f := Field{Key: take(kl), Str: take(vl)}
 		switch c % 4 {
 		case 2:
-			f.Kind, f.Strs, f.Str = Strings, []string{f.Str, "x"}, ""
+			// Arrays of zero to three elements cut from the value.
+			v := f.Str
+			f.Kind, f.Str = Strings, ""
+			for k := 0; k < int(c>>3)%4; k++ {
+				cut := min(len(v), int(c>>5)+k)
+				f.Strs = append(f.Strs, v[:cut])
+				v = v[cut:]
+			}
 		case 3:
 			f.Kind, f.Str = Bool, "true"
 		}
@@ -53,6 +60,34 @@ func fieldsFrom(data []byte) []Field {
 		fs = append(fs, f)
 	}
 	return fs
+}
+
+// eligible reports whether appendPlainFields writes f (room permitting).
+func eligible(f *Field) bool {
+	if !f.PlainKey {
+		return false
+	}
+	switch f.Kind {
+	case String:
+		return quotableASCII(f.Str)
+	case Strings:
+		for _, s := range f.Strs {
+			if !quotableASCII(s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func quotableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // referenceRecordJSON is AppendJSON field by field with the reference
@@ -87,28 +122,31 @@ func referenceRecordJSON(r *Record) []byte {
 // same length, count and bytes, never a byte past the promised capacity;
 // and the whole document to the reference encoder.
 func FuzzAppendPlainFields(f *testing.F) {
-	f.Add([]byte("\x04\x05\x0a_HOSTworker-1abc"), uint8(3))
-	f.Add([]byte("\x04\x08\x11SYSLOG_IcontainerdX\"y\x04\x01\x00K"), uint8(0))
-	f.Add([]byte(strings.Repeat("\x04\x27\x46"+strings.Repeat("k", 39)+strings.Repeat("v", 70), 3)), uint8(17))
-	f.Add([]byte("\x04\x03\x10abcdefghijklmnop\xffq\x06\x02\x02zzyy\x07\x01\x01a1"), uint8(1))
-	f.Fuzz(func(t *testing.T, data []byte, pre uint8) {
+	f.Add([]byte("\x04\x05\x0a_HOSTworker-1abc"), uint8(3), uint8(0))
+	f.Add([]byte("\x04\x08\x11SYSLOG_IcontainerdX\"y\x04\x01\x00K"), uint8(0), uint8(5))
+	f.Add([]byte(strings.Repeat("\x04\x27\x46"+strings.Repeat("k", 39)+strings.Repeat("v", 70), 3)), uint8(17), uint8(0))
+	f.Add([]byte("\x04\x03\x10abcdefghijklmnop\xffq\x06\x02\x02zzyy\x07\x01\x01a1"), uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, pre uint8, short uint8) {
 		fields := fieldsFrom(data)
 		budget := 0
 		for i := range fields {
 			budget += fieldBudget(&fields[i])
 		}
+		// Capacity short of the budget by up to 255 bytes: the run must
+		// stop before a field that might not fit, and never write past it.
+		room := max(budget-int(short), 0)
 		const guard = 64
 		run := func(fn func([]byte, []Field) (int, int)) ([]byte, int, int) {
-			mem := bytes.Repeat([]byte{0xA5}, int(pre)+budget+guard)
-			dst := mem[: pre : int(pre)+budget]
+			mem := bytes.Repeat([]byte{0xA5}, int(pre)+room+guard)
+			dst := mem[: pre : int(pre)+room]
 			n, done := fn(dst, fields)
-			for i, c := range mem[int(pre)+budget:] {
+			for i, c := range mem[int(pre)+room:] {
 				if c != 0xA5 {
 					t.Fatalf("byte %d past the capacity written", i)
 				}
 			}
-			if n < int(pre) || n > int(pre)+budget {
-				t.Fatalf("length %d outside [%d, %d]", n, pre, int(pre)+budget)
+			if n < int(pre) || n > int(pre)+room {
+				t.Fatalf("length %d outside [%d, %d]", n, pre, int(pre)+room)
 			}
 			return mem[:n], n, done
 		}
@@ -116,6 +154,11 @@ func FuzzAppendPlainFields(f *testing.F) {
 		wantB, wantN, wantDone := run(appendPlainFieldsGo)
 		if gotN != wantN || gotDone != wantDone || !bytes.Equal(gotB, wantB) {
 			t.Fatalf("appendPlainFields = %d, %d, %q; portable = %d, %d, %q", gotN, gotDone, gotB, wantN, wantDone, wantB)
+		}
+		if gotDone < len(fields) {
+			if f := &fields[gotDone]; eligible(f) && fieldBudget(f) <= int(pre)+room-gotN {
+				t.Fatalf("stopped before field %d (%+v), which fits and needs no more escaping", gotDone, *f)
+			}
 		}
 		r := &Record{Timestamp: time.Unix(1770655472, 545908000), Fields: fields}
 		if got, want := r.AppendJSON(nil), referenceRecordJSON(r); !bytes.Equal(got, want) {
@@ -141,12 +184,18 @@ func TestAppendPlainFieldsLengths(t *testing.T) {
 		for i := range fields {
 			budget += fieldBudget(&fields[i])
 		}
-		a := make([]byte, 3, 3+budget)
-		b := make([]byte, 3, 3+budget)
-		n1, d1 := appendPlainFields(a, fields)
-		n2, d2 := appendPlainFieldsGo(b, fields)
-		if n1 != n2 || d1 != d2 || string(a[:n1]) != string(b[:n2]) {
-			t.Fatalf("%+v: assembly %d, %d, %q; portable %d, %d, %q", fields, n1, d1, a[:n1], n2, d2, b[:n2])
+		// With room for every field, with just the budget of the last one
+		// after the others, and one byte short of that.
+		before, _ := appendPlainFieldsGo(make([]byte, 3, 3+budget), fields[:len(fields)-1])
+		exact := before - 3 + fieldBudget(&fields[len(fields)-1])
+		for _, room := range []int{budget, exact, exact - 1} {
+			a := make([]byte, 3, 3+room)
+			b := make([]byte, 3, 3+room)
+			n1, d1 := appendPlainFields(a, fields)
+			n2, d2 := appendPlainFieldsGo(b, fields)
+			if n1 != n2 || d1 != d2 || string(a[:n1]) != string(b[:n2]) {
+				t.Fatalf("%+v, room %d: assembly %d, %d, %q; portable %d, %d, %q", fields, room, n1, d1, a[:n1], n2, d2, b[:n2])
+			}
 		}
 	}
 	for kl := 0; kl <= 40; kl++ {
@@ -154,10 +203,14 @@ func TestAppendPlainFieldsLengths(t *testing.T) {
 			key, val := text(kl, kl), text(vl, vl+1)
 			next := Field{Key: "next", Str: "1", PlainKey: true}
 			check([]Field{{Key: key, Str: val, PlainKey: true}, next})
+			array := Field{Key: key, Kind: Strings, Strs: []string{val, val[:vl/2], ""}, PlainKey: true}
+			check([]Field{array, next})
+			check([]Field{next, array}) // last: the one-byte-short room stops before it
 			for _, bad := range []byte{'"', '\\', '\n', 0x00, 0x1f, 0x80, 0xff} {
 				for i := 0; i < vl; i++ {
 					dirty := val[:i] + string([]byte{bad}) + val[i+1:]
 					check([]Field{next, {Key: key, Str: dirty, PlainKey: true}, next})
+					check([]Field{next, {Key: key, Kind: Strings, Strs: []string{val, dirty}, PlainKey: true}, next})
 				}
 			}
 		}

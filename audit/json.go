@@ -16,21 +16,19 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = AppendTimestamp(dst, r.Timestamp)
 	dst = append(dst, '"')
 	fields := r.Fields
-	rest := 0 // what appendPlainFields may write for the fields left
-	for i := range fields {
-		rest += fieldBudget(&fields[i])
-	}
 	for len(fields) > 0 {
-		dst = slices.Grow(dst, rest)
 		n, done := appendPlainFields(dst, fields)
-		rest -= n - len(dst)
 		dst = dst[:n]
 		if done == len(fields) {
 			break
 		}
-		// A field that needs escaping, an array or a boolean.
 		f := &fields[done]
-		rest -= fieldBudget(f)
+		if b := fieldBudget(f); f.PlainKey && (f.Kind == String || f.Kind == Strings) && cap(dst)-len(dst) < b {
+			dst = slices.Grow(dst, b) // it stopped for room: grow, go on
+			fields = fields[done:]
+			continue
+		}
+		// A field that needs more escaping, a key that does, a boolean.
 		dst = appendField(dst, f)
 		fields = fields[done+1:]
 	}

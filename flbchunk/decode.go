@@ -161,29 +161,39 @@ func (d *Decoder) body(c *cursor, n int) bool {
 // most of the decoder's saving over a call per field.
 func (d *Decoder) fastPairs(c *cursor, n int) int {
 	b, p := c.b, c.p
+	if len(b) == 0 {
+		return 0
+	}
+	// Reads go through base once the bounds are checked: one comparison
+	// per pair instead of one per index expression.
+	base := unsafe.Pointer(unsafe.SliceData(b))
+	at := func(i int) byte { return *(*byte)(unsafe.Add(base, i)) }
 	fs := d.e.Fields
 	done := 0
 	for ; done < n; done++ {
-		if p >= len(b) || b[p]&0xe0 != 0xa0 {
+		if p >= len(b) {
 			break
 		}
-		k, kn := p+1, int(b[p]&0x1f)
-		vh := k + kn
+		h := at(p)
+		if h&0xe0 != 0xa0 {
+			break
+		}
+		kn := int(h & 0x1f)
+		vh := p + 1 + kn
 		if vh+1 >= len(b) {
 			break // the general path handles a pair that ends the chunk
 		}
-		kv := b[k : vh+2] // key, value header and one more byte: one bounds check
-		if kn >= 2 && kv[0] == '_' && kv[1] == '_' {
+		// b[p : vh+2] is in range: key header, key, value header, one more byte.
+		if kn >= 2 && at(p+1) == '_' && at(p+2) == '_' {
 			break
 		}
 		var v, vn int
-		switch t := kv[kn]; {
-		case t&0xe0 == 0xa0:
+		if t := at(vh); t&0xe0 == 0xa0 {
 			v, vn = vh+1, int(t&0x1f)
-		case t == 0xd9:
-			v, vn = vh+2, int(kv[kn+1])
-		default:
-			goto stop
+		} else if t == 0xd9 {
+			v, vn = vh+2, int(at(vh+1))
+		} else {
+			break
 		}
 		if vn > len(b)-v {
 			break
@@ -194,10 +204,14 @@ func (d *Decoder) fastPairs(c *cursor, n int) int {
 			fs = fs[:len(fs)+1]
 		}
 		f := &fs[len(fs)-1]
-		f.Name, f.Value, f.More = unsafe.String(&kv[0], kn), view(b, v, vn), nil
+		f.Name = unsafe.String((*byte)(unsafe.Add(base, p+1)), kn)
+		f.Value = ""
+		if vn > 0 {
+			f.Value = unsafe.String((*byte)(unsafe.Add(base, v)), vn)
+		}
+		f.More = nil
 		p = v + vn
 	}
-stop:
 	d.e.Fields = fs
 	c.p = p
 	return done
