@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -126,12 +127,22 @@ func isSpace(c byte) bool { return c < 64 && spaceSet>>c&1 != 0 }
 // while none of them can be: every byte of both sets is below 0x21 or '='.
 func skipTo(s string, i int, set uint64) int {
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
-	for ; i+8 <= len(s); i += 8 {
+	for i+8 <= len(s) {
 		w := load64(s, i)
 		eq := w ^ '='*lsb
-		if ((w-0x21*lsb)&^w|(eq-lsb)&^eq)&msb != 0 {
-			break // a candidate in this word: find it byte by byte
+		m := ((w - 0x21*lsb) &^ w) | ((eq - lsb) &^ eq)
+		if m &= msb; m == 0 {
+			i += 8
+			continue
 		}
+		// The lowest flag is the first candidate (borrows only run
+		// upwards); a candidate outside set (another control byte, or '='
+		// for a value) is passed over.
+		j := i + bits.TrailingZeros64(m)>>3
+		if c := s[j]; c < 64 && set>>c&1 != 0 {
+			return j
+		}
+		i = j + 1
 	}
 	for ; i < len(s); i++ {
 		if c := s[i]; c < 64 && set>>c&1 != 0 {
@@ -147,13 +158,15 @@ func skipTo(s string, i int, set uint64) int {
 // failure.
 func unquote(s string, at int, buf []byte) (string, int, []byte, string) {
 	i := at + 1
-	for ; i+8 <= len(s); i += 8 { // eight bytes at a time to a quote or backslash
+	for i+8 <= len(s) { // eight bytes at a time to a quote or backslash
 		const lsb, msb = 0x0101010101010101, 0x8080808080808080
 		w := load64(s, i)
 		q, bs := w^'"'*lsb, w^'\\'*lsb
-		if ((q-lsb)&^q|(bs-lsb)&^bs)&msb != 0 {
+		if m := ((q-lsb)&^q | (bs-lsb)&^bs) & msb; m != 0 {
+			i += bits.TrailingZeros64(m) >> 3 // the lowest flag is exact
 			break
 		}
+		i += 8
 	}
 	for i < len(s) && s[i] != '"' && s[i] != '\\' {
 		i++

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/nri-audit/nri-audit/audit"
@@ -133,6 +134,8 @@ func (s *shape) remember(b *Builder, e *audit.Entry, at [identityCount + 1]int) 
 // per-name work. msgIdx is MESSAGE's position (-1 when absent).
 func (b *Builder) addJournalKnown(e *audit.Entry, r *audit.Record, msgIdx int, parseFailed bool, message string) {
 	keep := b.shape.keep
+	// Room for every field up front; the loop writes each Field in place.
+	r.Fields = slices.Grow(r.Fields, len(e.Fields))
 	for i := range e.Fields {
 		if keep != nil && !keep[i] && !(parseFailed && i == msgIdx) {
 			continue
@@ -141,14 +144,17 @@ func (b *Builder) addJournalKnown(e *audit.Entry, r *audit.Record, msgIdx int, p
 		switch {
 		case i == msgIdx:
 			r.AddPlainString(f.Name, b.rewriteMessage(message))
-		case f.Repeated():
+		case len(f.More) > 0:
 			start := len(b.names)
 			b.names = append(b.names, f.Value)
 			b.names = append(b.names, f.More...)
 			r.AddStrings(f.Name, b.names[start:]...)
 			b.names = b.names[:start]
 		default:
-			r.AddPlainString(f.Name, f.Value)
+			n := len(r.Fields)
+			r.Fields = r.Fields[:n+1]
+			o := &r.Fields[n]
+			o.Key, o.Str, o.Strs, o.Kind, o.PlainKey = f.Name, f.Value, nil, audit.String, true
 		}
 	}
 }
