@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "sse_amd64.h"
 
 // func cleanPrefixLong(s string) int
 //
@@ -11,15 +12,7 @@
 TEXT ·cleanPrefixLong(SB), NOSPLIT, $0-24
 	MOVQ s_base+0(FP), SI
 	MOVQ s_len+8(FP), CX
-	MOVQ $0x2222222222222222, AX
-	MOVQ AX, X1
-	PUNPCKLQDQ X1, X1
-	MOVQ $0x5c5c5c5c5c5c5c5c, AX
-	MOVQ AX, X2
-	PUNPCKLQDQ X2, X2
-	MOVQ $0x1f1f1f1f1f1f1f1f, AX
-	MOVQ AX, X3
-	PUNPCKLQDQ X3, X3
+	JSON_CONSTS
 	XORQ DX, DX
 
 loop:
@@ -27,16 +20,7 @@ loop:
 	CMPQ BX, CX
 	JA   tail
 	MOVOU (SI)(DX*1), X0
-	MOVO  X0, X4
-	PCMPEQB X1, X4
-	MOVO  X0, X5
-	PCMPEQB X2, X5
-	MOVO  X0, X6
-	PMINUB X3, X6
-	PCMPEQB X0, X6
-	POR   X5, X4
-	POR   X6, X4
-	POR   X0, X4
+	JSON_FLAGS(X0, X4)
 	PMOVMSKB X4, AX
 	TESTL AX, AX
 	JNZ   found
@@ -49,16 +33,7 @@ tail:
 	MOVQ CX, DX
 	SUBQ $16, DX
 	MOVOU (SI)(DX*1), X0
-	MOVO  X0, X4
-	PCMPEQB X1, X4
-	MOVO  X0, X5
-	PCMPEQB X2, X5
-	MOVO  X0, X6
-	PMINUB X3, X6
-	PCMPEQB X0, X6
-	POR   X5, X4
-	POR   X6, X4
-	POR   X0, X4
+	JSON_FLAGS(X0, X4)
 	PMOVMSKB X4, AX
 	TESTL AX, AX
 	JNZ   found

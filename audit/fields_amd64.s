@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "sse_amd64.h"
 
 // Offsets in Field (TestFieldLayout holds them to the Go struct).
 #define F_KEY 0
@@ -11,13 +12,8 @@
 #define F_PLAIN 57
 #define F_SIZE 64
 
-// FLAG ORs into X7 a set top bit for each byte of X0 that is '"', '\\',
-// <= 0x1f or >= 0x80 (the test of cleanPrefixLong).
-#define FLAG \
-	MOVO X0, X4; PCMPEQB X1, X4; POR X4, X7; \
-	MOVO X0, X5; PCMPEQB X2, X5; POR X5, X7; \
-	MOVO X0, X6; PMINUB X3, X6; PCMPEQB X0, X6; POR X6, X7; \
-	POR  X0, X7
+// FLAG ORs into X7 the flags of the bytes of X0 (JSON_FLAGS).
+#define FLAG JSON_FLAGS(X0, X0); POR X0, X7
 
 // func appendPlainFields(dst []byte, fields []Field) (n, done int)
 //
@@ -39,15 +35,7 @@ TEXT ·appendPlainFields(SB), NOSPLIT, $0-64
 	MOVQ dst_len+8(FP), R8
 	MOVQ fields_base+24(FP), R12
 	XORQ R11, R11
-	MOVQ $0x2222222222222222, AX
-	MOVQ AX, X1
-	PUNPCKLQDQ X1, X1
-	MOVQ $0x5c5c5c5c5c5c5c5c, AX
-	MOVQ AX, X2
-	PUNPCKLQDQ X2, X2
-	MOVQ $0x1f1f1f1f1f1f1f1f, AX
-	MOVQ AX, X3
-	PUNPCKLQDQ X3, X3
+	JSON_CONSTS
 
 field:
 	CMPQ    R11, fields_len+32(FP)
@@ -115,30 +103,19 @@ key_last16:
 key_lt16:
 	CMPQ CX, $8
 	JB   key_lt8
-	MOVQ (SI), AX
-	MOVQ -8(SI)(CX*1), BX
-	MOVQ AX, (DX)
-	MOVQ BX, -8(DX)(CX*1)
+	COPY_8_15
 	JMP  key_done
 
 key_lt8:
 	CMPQ CX, $4
 	JB   key_lt4
-	MOVL (SI), AX
-	MOVL -4(SI)(CX*1), BX
-	MOVL AX, (DX)
-	MOVL BX, -4(DX)(CX*1)
+	COPY_4_7
 	JMP  key_done
 
 key_lt4:
 	TESTQ CX, CX
 	JEQ   key_done
-	MOVB  (SI), AX
-	MOVB  AX, (DX)
-	CMPQ  CX, $1
-	JEQ   key_done
-	MOVW  -2(SI)(CX*1), BX
-	MOVW  BX, -2(DX)(CX*1)
+	COPY_1_3
 
 key_done:
 	MOVQ  R13, DX
@@ -224,10 +201,7 @@ val_small:
 	PXOR X7, X7
 	CMPQ CX, $8
 	JB   val_lt8
-	MOVQ (SI), AX
-	MOVQ -8(SI)(CX*1), BX
-	MOVQ AX, (DX)
-	MOVQ BX, -8(DX)(CX*1)
+	COPY_8_15
 	MOVQ AX, X0
 	MOVQ BX, X4
 	PUNPCKLQDQ X4, X0
@@ -237,10 +211,7 @@ val_small:
 val_lt8:
 	CMPQ CX, $4
 	JB   val_lt4
-	MOVL (SI), AX
-	MOVL -4(SI)(CX*1), BX
-	MOVL AX, (DX)
-	MOVL BX, -4(DX)(CX*1)
+	COPY_4_7
 	SHLQ $32, BX
 	ORQ  BX, AX
 	MOVQ AX, X0

@@ -103,14 +103,11 @@ func referenceRecordJSON(r *Record) []byte {
 		case String:
 			dst = referenceAppendJSONString(dst, f.Str)
 		case Strings:
-			dst = append(dst, '[')
+			elems := make([]string, len(f.Strs))
 			for i, s := range f.Strs {
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				dst = referenceAppendJSONString(dst, s)
+				elems[i] = string(referenceAppendJSONString(nil, s))
 			}
-			dst = append(dst, ']')
+			dst = append(dst, "["+strings.Join(elems, ",")+"]"...)
 		case Bool:
 			dst = append(dst, f.Str...)
 		}

@@ -15,12 +15,7 @@ import (
 func TestContractEdgeCases(t *testing.T) {
 	const jt = "2026-02-09T16:00:00.123456000Z" // journalTime
 	env := `level=info msg="add environment variable" nri.plugin=10-a value.name=X `
-	tests := []struct {
-		name string
-		opts parser.Options
-		msg  string
-		want want
-	}{
+	tests := []docCase{
 		// Rule 1: nri_removal.
 		{"removal in a list", parser.Options{},
 			`level=info msg="add OCI hook" nri.plugin="10-a,-11-b" value.type=PreStart value.path=/h`,
@@ -329,15 +324,7 @@ func TestContractEdgeCases(t *testing.T) {
 			`{"msg":"m","Value.Name":"a","x":{"y-z/w v":"b"},"nri.A":"c"}`,
 			want{"nri_Value_Name": "a", "nri_x_y_z_w_v": "b", "nri_A": "c"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := doc(t, tt.opts, tt.msg)
-			if !ok {
-				t.Fatal("dropped")
-			}
-			check(t, got, tt.want)
-		})
-	}
+	runDocCases(t, tests)
 }
 
 // TestEveryAuditMessage: each of the 45 messages of the format doc §1.3,

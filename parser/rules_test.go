@@ -64,6 +64,29 @@ func doc(t *testing.T, opts parser.Options, msg string, extra ...string) (map[st
 
 type want map[string]any // nil value: key must be absent
 
+// docCase is one line through the builder and what its document must hold.
+type docCase struct {
+	name string
+	opts parser.Options
+	msg  string
+	want want
+}
+
+// runDocCases runs each case as a subtest: the line is shipped, and its
+// document holds want.
+func runDocCases(t *testing.T, cases []docCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := doc(t, tt.opts, tt.msg)
+			if !ok {
+				t.Fatal("dropped")
+			}
+			check(t, got, tt.want)
+		})
+	}
+}
+
 func check(t *testing.T, got map[string]any, w want) {
 	t.Helper()
 	for k, v := range w {
@@ -96,12 +119,7 @@ func normalize(v any) any {
 }
 
 func TestContractRules(t *testing.T) {
-	tests := []struct {
-		name string
-		opts parser.Options
-		msg  string
-		want want
-	}{
+	tests := []docCase{
 		{"removal marker is a JSON true", parser.Options{},
 			`time="2026-02-09T16:44:32.545940311Z" level=info msg="remove environment variable" nri.plugin=-05-logger value.name=HOSTNAME`,
 			want{"nri_plugin": "-05-logger", "nri_removal": true, "nri_plugin_name": []string{"logger"}, "nri_plugin_index": []string{"05"},
@@ -220,15 +238,7 @@ func TestContractRules(t *testing.T) {
 			`level=info msg=m empty=`,
 			want{"nri_empty": ""}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := doc(t, tt.opts, tt.msg)
-			if !ok {
-				t.Fatal("dropped")
-			}
-			check(t, got, tt.want)
-		})
-	}
+	runDocCases(t, tests)
 }
 
 func TestHugeValueKeptWhole(t *testing.T) {

@@ -94,16 +94,7 @@ func templateMappings(t *testing.T) *efktest.Mappings {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var bodies [][]byte
-		for _, a := range assets {
-			if strings.HasPrefix(a.Path, "_component_template/") || strings.HasPrefix(a.Path, "_index_template/") {
-				bodies = append(bodies, a.Body)
-			}
-		}
-		m, err := efktest.ParseMappings(bodies...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := efk.ComposedMappings(t, assets)
 		all = append(all, m)
 	}
 	// A field must be mapped the same way whichever target is used.

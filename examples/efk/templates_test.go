@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/nri-audit/nri-audit/esbulk"
-	"github.com/nri-audit/nri-audit/examples/efk/efktest"
 )
 
 // assetSets are the asset lists setup installs: index or data stream, each
@@ -182,16 +181,7 @@ func TestMappingsNoDetection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var bodies [][]byte
-		for _, a := range assets {
-			if strings.HasPrefix(a.Path, "_component_template/") || strings.HasPrefix(a.Path, "_index_template/") {
-				bodies = append(bodies, a.Body)
-			}
-		}
-		m, err := efktest.ParseMappings(bodies...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := ComposedMappings(t, assets)
 		if m.DateDetection || m.NumericDetection {
 			t.Errorf("%s: date_detection %v, numeric_detection %v: a date- or number-looking first value would fix a field's type",
 				name, m.DateDetection, m.NumericDetection)
