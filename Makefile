@@ -55,7 +55,7 @@ fuzz-smoke: ## run every fuzz target for FUZZTIME (default 5s)
 
 .PHONY: bench
 bench: ## run the benchmarks (BENCHTIME=1s)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 .PHONY: bench-instructions
 bench-instructions: ## instructions per record of the plugin hot path under callgrind (repeatable on a busy machine; needs valgrind)

@@ -63,10 +63,12 @@ type Options struct {
 const maxKeyCache = 4096
 
 type cachedKey struct {
-	raw   string // the line key, cloned
-	full  string // prefix + sanitized
-	bare  string // sanitized, without prefix
-	plain bool   // full needs no JSON escaping
+	raw      string // the line key, cloned
+	full     string // prefix + sanitized
+	bare     string // sanitized, without prefix
+	plain    bool   // full needs no JSON escaping
+	reserved bool   // full is a derived key or @timestamp: always suffixed
+	bit      uint8  // full's bit in a line's key filter (recentSlot)
 }
 
 // recentKeys is the size of the direct-mapped cache in front of the key
@@ -101,6 +103,7 @@ type Builder struct {
 	suffix   map[string]int      // next _N to try per key, for repeated keys
 	renamed  [][2]string         // journal names moved off derived keys: {name, name_N}
 	shape    shape               // the field names of the last simple entry
+	times    timeCache           // the minute of the last line time
 
 	reservedFull    [9]string
 	prefixPlain     bool   // the derived keys need no JSON escaping
@@ -267,10 +270,11 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 	timeSet := false
 	b.resetKeySet()
 	b.edits = b.edits[:0]
+	var written uint64 // a bit per key written so far (recentSlot): most keys skip the search
 	for i := range b.pairs {
 		p := &b.pairs[i]
 		if p.key == "time" && !p.isArray && !timeSet {
-			if t, ok := ParseTime(p.val); ok {
+			if t, ok := b.times.parse(p.val); ok {
 				r.Timestamp, timeSet = t, true
 				continue
 			}
@@ -280,7 +284,8 @@ func (b *Builder) Build(e *audit.Entry, r *audit.Record) bool {
 			b.edits = append(b.edits, edit{p.vs, p.ve})
 			continue
 		}
-		key := b.unique(r, ck)
+		key := b.unique(r, ck, written)
+		written |= keyBit(ck, key)
 		if p.isArray {
 			start := len(b.names)
 			redacted := false
@@ -555,6 +560,8 @@ func (b *Builder) sanitized(raw string) *cachedKey {
 	ck := cachedKey{full: b.prefix + bare}
 	ck.bare = ck.full[len(b.prefix):]
 	ck.plain = audit.IsPlainKey(ck.full)
+	ck.reserved = audit.IsReserved(ck.bare) || ck.full == audit.TimestampKey
+	ck.bit = uint8(recentSlot(ck.full))
 	if len(b.keys) < maxKeyCache {
 		ck.raw = strings.Clone(raw)
 		b.keys[ck.raw] = ck
@@ -581,14 +588,28 @@ func recentSlot(raw string) int {
 	return int(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 6))
 }
 
+// keyBit is key's bit in a line's key filter; key is ck.full or a suffixed
+// form of it.
+func keyBit(ck *cachedKey, key string) uint64 {
+	if key == ck.full {
+		return 1 << ck.bit
+	}
+	return 1 << recentSlot(key)
+}
+
 // linearKeys is how many document keys are searched linearly before the
 // builder switches to a set: lines with thousands of keys stay linear-time.
 const linearKeys = 32
 
 // unique returns ck.full, or ck.full with the first free _N suffix when the
 // key is reserved or already in the document.
-func (b *Builder) unique(r *audit.Record, ck *cachedKey) string {
-	if !audit.IsReserved(ck.bare) && !b.isTaken(r, ck.full) {
+func (b *Builder) unique(r *audit.Record, ck *cachedKey, written uint64) string {
+	if !ck.reserved && written&(1<<ck.bit) == 0 && len(b.taken) == 0 {
+		// The record holds only this line's keys so far, all in written:
+		// a clear bit means the key is free.
+		return ck.full
+	}
+	if !ck.reserved && !b.isTaken(r, ck.full) {
 		return ck.full
 	}
 	if b.suffix == nil {

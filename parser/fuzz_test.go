@@ -191,3 +191,21 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTimeCache: a cache that has seen other times parses each one as a
+// fresh parse does, whatever came before it.
+func FuzzTimeCache(f *testing.F) {
+	f.Add("2026-02-09T16:44:32.545908121Z", "2026-02-09T16:44:59Z", "2026-02-09T16:44:32.5+02:00")
+	f.Add("2026-02-09T16:44:32Z", "2026-02-09T16:44:3xZ", "2026-02-30T16:44:32Z")
+	f.Add("2024-02-29T23:59:60Z", "2024-02-29 23:59:60.1Z", "2024-02-29t23:59:00-01:30")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		var cache timeCache
+		for _, s := range []string{a, b, c, a, c} {
+			got, ok := cache.parse(s)
+			want, wantOK := ParseTime(s)
+			if ok != wantOK || !got.Equal(want) {
+				t.Fatalf("%q after others: %v %v, fresh %v %v", s, got, ok, want, wantOK)
+			}
+		}
+	})
+}

@@ -12,21 +12,34 @@ import "time"
 //
 // The result is in UTC. It does not allocate.
 func ParseTime(s string) (time.Time, bool) {
+	var c timeCache
+	return c.parse(s)
+}
+
+// timeCache remembers the minute of the last time parsed: consecutive
+// lines of one runtime almost always share "2026-02-09T16:44", and the
+// calendar arithmetic for it is then skipped. The zero value is empty.
+type timeCache struct {
+	prefix [2]uint64 // the first 16 bytes of the last line time (date, hour, minute)
+	minute int64     // their Unix seconds
+	valid  bool
+}
+
+// parse is ParseTime with the cache.
+func (c *timeCache) parse(s string) (time.Time, bool) {
 	if len(s) < len("2006-01-02T15:04:05Z") {
 		return time.Time{}, false
 	}
-	year, ok1 := digits(s, 0, 4)
-	month, ok2 := digits(s, 5, 2)
-	day, ok3 := digits(s, 8, 2)
-	hour, ok4 := digits(s, 11, 2)
-	min, ok5 := digits(s, 14, 2)
-	sec, ok6 := digits(s, 17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
-		s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-		s[13] != ':' || s[16] != ':' {
-		return time.Time{}, false
+	w0, w1 := load64(s, 0), load64(s, 8)
+	if !c.valid || w0 != c.prefix[0] || w1 != c.prefix[1] {
+		minute, ok := parseMinute(s)
+		if !ok {
+			return time.Time{}, false
+		}
+		c.prefix, c.minute, c.valid = [2]uint64{w0, w1}, minute, true
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 60 {
+	sec, ok := digits(s, 17, 2)
+	if !ok || s[16] != ':' || sec > 60 {
 		return time.Time{}, false
 	}
 	i := 19
@@ -84,14 +97,31 @@ func ParseTime(s string) (time.Time, bool) {
 		sec = 59
 		nsec = 999999999
 	}
-	// The instant by day arithmetic, without time.Date's normalization and
-	// the calendar conversion of a Year check (TestParseTimeMatchesDate
-	// compares with time.Date).
-	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec-offset)
+	unix := c.minute + int64(sec-offset)
 	if unix < minUnix || unix > maxUnix {
 		return time.Time{}, false // outside RFC 3339 (and Elasticsearch dates)
 	}
 	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// parseMinute checks and converts "2006-01-02T15:04" (s[:16]) to Unix
+// seconds, by day arithmetic, without time.Date's normalization and the
+// calendar conversion of a Year check (TestParseTimeMatchesDate compares
+// with time.Date).
+func parseMinute(s string) (int64, bool) {
+	year, ok1 := digits(s, 0, 4)
+	month, ok2 := digits(s, 5, 2)
+	day, ok3 := digits(s, 8, 2)
+	hour, ok4 := digits(s, 11, 2)
+	min, ok5 := digits(s, 14, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) ||
+		s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' {
+		return 0, false
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 {
+		return 0, false
+	}
+	return daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60), true
 }
 
 // The Unix seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
