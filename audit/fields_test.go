@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,23 @@ func TestAppendPlainFieldsLengths(t *testing.T) {
 					check([]Field{next, {Key: key, Str: dirty, PlainKey: true}, next})
 					check([]Field{next, {Key: key, Kind: Strings, Strs: []string{val, dirty}, PlainKey: true}, next})
 				}
+			}
+		}
+	}
+}
+
+// TestAppendIDMatchesBase64: the unrolled id encoding is base64url without
+// padding, for ids of every byte value at every position.
+func TestAppendIDMatchesBase64(t *testing.T) {
+	var r Record
+	for pos := 0; pos < IDSize; pos++ {
+		for v := 0; v < 256; v++ {
+			for i := range r.ID {
+				r.ID[i] = byte(i*37 + pos)
+			}
+			r.ID[pos] = byte(v)
+			if got, want := string(r.AppendID([]byte("x"))), "x"+base64.RawURLEncoding.EncodeToString(r.ID[:]); got != want {
+				t.Fatalf("id %x: %s, want %s", r.ID, got, want)
 			}
 		}
 	}
