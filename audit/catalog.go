@@ -84,19 +84,58 @@ var events = []Event{
 	ev("set linux root propagation", "SetLinuxRootPropagation", OpSet, api.Field_Mounts),
 }
 
-// byMessage indexes events; read-only after package initialization.
-var byMessage = func() map[string]*Event {
-	m := make(map[string]*Event, len(events))
+// byMessage indexes events by message: an open-addressing table keyed by
+// a hash of the message's length and first and last bytes, probed
+// linearly, with the message compared on a hit. It is built once at
+// package initialization and read-only after; every line of a runtime
+// looks its msg up here, and a Go map lookup cost four times as much.
+var byMessage = func() *messageTable {
+	t := new(messageTable)
 	for i := range events {
-		m[events[i].Message] = &events[i]
+		j := messageSlot(events[i].Message)
+		for t[j] != nil {
+			j = (j + 1) % len(t)
+		}
+		t[j] = &events[i]
 	}
-	return m
+	return t
 }()
+
+// messageTable has room for three times the 45 events, so probes are short.
+type messageTable [128]*Event
+
+// messageSlot hashes msg's length and its first and last eight bytes (or
+// all of a shorter one) to a slot of messageTable.
+func messageSlot(msg string) int {
+	n := len(msg)
+	var w uint64
+	if n >= 8 {
+		w = le64(msg[:8]) ^ le64(msg[n-8:])<<1
+	} else {
+		for i := 0; i < n; i++ {
+			w |= uint64(msg[i]) << (8 * i)
+		}
+	}
+	return int(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 7))
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
 
 // Lookup returns the audit event whose message is msg (matched exactly).
 func Lookup(msg string) (*Event, bool) {
-	e, ok := byMessage[msg]
-	return e, ok
+	for j := messageSlot(msg); ; j = (j + 1) % len(byMessage) {
+		e := byMessage[j]
+		if e == nil {
+			return nil, false
+		}
+		if e.Message == msg {
+			return e, true
+		}
+	}
 }
 
 // Events returns a copy of the whole catalog, in the format doc's order.

@@ -91,3 +91,31 @@ func TestRedactDefaults(t *testing.T) {
 		t.Error("redaction off still redacts")
 	}
 }
+
+// TestLookupMatchesMap holds the message table to a plain map: every
+// message is found, and no string that differs from one by a byte, a
+// prefix or a suffix is.
+func TestLookupMatchesMap(t *testing.T) {
+	want := map[string]*Event{}
+	for i := range events {
+		want[events[i].Message] = &events[i]
+	}
+	check := func(msg string) {
+		t.Helper()
+		got, ok := Lookup(msg)
+		w, wok := want[msg]
+		if ok != wok || got != w {
+			t.Fatalf("Lookup(%q) = %v, %v; want %v, %v", msg, got, ok, w, wok)
+		}
+	}
+	check("")
+	for m := range want {
+		check(m)
+		check(m + " ")
+		check(m[:len(m)-1])
+		check(" " + m)
+		for i := 0; i < len(m); i++ {
+			check(m[:i] + "X" + m[i+1:])
+		}
+	}
+}

@@ -71,10 +71,12 @@ type cachedKey struct {
 	bit      uint8  // full's bit in a line's key filter (recentSlot)
 }
 
-// recentKeys is the size of the direct-mapped cache in front of the key
-// map: a line's few keys are found there with one string comparison
-// instead of a map lookup.
-const recentKeys = 1 << 6
+// recentSets is the number of two-entry sets of the cache in front of the
+// key map: a line's few keys are found there with a string comparison or
+// two instead of a map lookup. Two entries a set, because two keys of one
+// line can share a set (nri.plugin and value.value do), and a direct-mapped
+// cache would then miss on both in every line.
+const recentSets = 1 << 6
 
 // Builder turns journal entries into documents (DESIGN.md §3). It keeps
 // scratch buffers between calls and is not safe for concurrent use: use one
@@ -95,7 +97,7 @@ type Builder struct {
 	taken    []string
 	hashBuf  []byte
 	keys     map[string]cachedKey
-	recent   [recentKeys]cachedKey // indexed by recentSlot(raw)
+	recent   [2 * recentSets]cachedKey // set recentSlot(raw): entries 2s (newer), 2s+1
 	uncached cachedKey             // sanitized's result once the cache is full
 	edits    []edit
 	msgBuf   []byte
@@ -546,10 +548,16 @@ func (b *Builder) rewriteMessage(message string) string {
 // The cache clones keys because they may point into a reused buffer. The
 // result points into the builder and is valid until the next call.
 func (b *Builder) sanitized(raw string) *cachedKey {
-	slot := &b.recent[recentSlot(raw)]
-	if slot.full != "" && slot.raw == raw {
-		return slot
+	i := 2 * recentSlot(raw)
+	if e := &b.recent[i]; e.full != "" && e.raw == raw {
+		return e
 	}
+	if e := &b.recent[i+1]; e.full != "" && e.raw == raw {
+		return e
+	}
+	// A miss: the key enters the set as its newer entry, the older goes.
+	b.recent[i+1] = b.recent[i]
+	slot := &b.recent[i]
 	if ck, ok := b.keys[raw]; ok {
 		*slot = ck
 		return slot
