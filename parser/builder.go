@@ -98,7 +98,7 @@ type Builder struct {
 	hashBuf  []byte
 	keys     map[string]cachedKey
 	recent   [2 * recentSets]cachedKey // set recentSlot(raw): entries 2s (newer), 2s+1
-	uncached cachedKey             // sanitized's result once the cache is full
+	uncached cachedKey                 // sanitized's result once the cache is full
 	edits    []edit
 	msgBuf   []byte
 	keySet   map[string]struct{} // document keys, once a line has many
