@@ -1,9 +1,10 @@
 package audit
 
-// fieldBudget is the most appendPlainFields writes for f, a String or
-// Strings field: every value byte escaped.
+// fieldBudget is the room appendPlainFields needs for f, a String or
+// Strings field: every value byte escaped, plus 16 bytes of slack for the
+// assembly's whole-block store of a short string.
 func fieldBudget(f *Field) int {
-	n := len(f.Key) + len(`,"":`) + 2
+	n := len(f.Key) + len(`,"":`) + 2 + 16
 	if f.Kind == Strings {
 		for _, s := range f.Strs {
 			n += 2*len(s) + len(`"",`)

@@ -46,10 +46,11 @@ field:
 	CMPL    R13, $1
 	JA      stop              // Bool: the Go side writes it
 
-	// Room for the worst case (fieldBudget): key + 6, and per value
-	// twice its length (every byte escaped), +3 per array element.
+	// Room for the worst case (fieldBudget): key + 6, per value twice its
+	// length (every byte escaped), +3 per array element, and 16 bytes of
+	// slack for the whole-block store of a short string.
 	MOVQ F_KEYLEN(R12), BX
-	ADDQ $6, BX
+	ADDQ $22, BX
 	TESTL R13, R13
 	JNE  room_strings
 	MOVQ F_STRLEN(R12), CX
@@ -83,7 +84,7 @@ room_test:
 	MOVQ F_KEYLEN(R12), CX
 	LEAQ (DX)(CX*1), R13
 	CMPQ CX, $16
-	JB   key_lt16
+	JB   key_short
 
 key_loop:
 	CMPQ CX, $16
@@ -98,6 +99,17 @@ key_loop:
 key_last16:
 	MOVOU -16(SI)(CX*1), X0
 	MOVOU X0, -16(DX)(CX*1)
+	JMP   key_done
+
+	// A short key moves as one 16-byte block when the block cannot
+	// cross into the next page (the bytes past the key are read, never
+	// used: the value overwrites what lands past it).
+key_short:
+	TESTQ CX, CX
+	JEQ   key_done            // an empty string may have no pointer at all
+	PAGE_SAFE_16(SI, key_lt16)
+	MOVOU (SI), X0
+	MOVOU X0, (DX)
 	JMP   key_done
 
 key_lt16:
@@ -198,6 +210,22 @@ val_escape:
 	// Fewer than sixteen bytes left: copied as overlapping words and
 	// checked as one block; if any byte needs attention, byte by byte.
 val_small:
+	TESTQ CX, CX
+	JEQ   val_done
+	PAGE_SAFE_16(SI, val_words)
+	MOVOU (SI), X0
+	MOVOU X0, (DX)
+	JSON_FLAGS(X0, X4)
+	PMOVMSKB X4, AX
+	MOVL  $1, BX
+	SHLL  CX, BX
+	DECL  BX                  // the flags of the CX bytes of the value
+	ANDL  BX, AX
+	JNZ   val_bytes
+	ADDQ  CX, DX
+	JMP   val_done
+
+val_words:
 	PXOR X7, X7
 	CMPQ CX, $8
 	JB   val_lt8

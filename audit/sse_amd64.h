@@ -32,3 +32,9 @@
 	MOVBLZX (SI), AX; MOVB AX, (DX); \
 	MOVBLZX (SI)(BX*1), AX; MOVB AX, (DX)(BX*1); \
 	MOVBLZX -1(SI)(CX*1), AX; MOVB AX, -1(DX)(CX*1)
+
+// PAGE_SAFE_16(r, else) jumps to else unless the 16 bytes at r lie in one
+// 4 KiB page: only then may a block load read past a short string's end
+// (the page is mapped, the extra bytes are ignored). Clobbers AX.
+#define PAGE_SAFE_16(r, else) \
+	MOVQ r, AX; ANDL $4095, AX; CMPL AX, $4080; JA else
