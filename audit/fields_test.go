@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/base64"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 
 // TestFieldLayout holds the offsets fields_amd64.s reads to the struct.
 func TestFieldLayout(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the assembly is amd64 only")
+	}
 	var f Field
 	for _, c := range []struct {
 		name      string

@@ -116,8 +116,8 @@ func quoteKey(k string) string {
 
 // Bytes below 64 that end a word, and those that also end a key.
 const (
-	spaceSet  = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
-	keyEndSet = spaceSet | 1<<'='
+	spaceSet  uint64 = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+	keyEndSet        = spaceSet | 1<<'='
 )
 
 func isSpace(c byte) bool { return c < 64 && spaceSet>>c&1 != 0 }
