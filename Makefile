@@ -36,19 +36,28 @@ test: ## vet, all tests with -race, and a short run of every fuzz target
 	@$(MAKE) --no-print-directory test-portable
 	@$(MAKE) --no-print-directory fuzz-smoke
 
-# The hot-path packages again as GOARCH=386: no assembly (the portable twin
-# of the encoder) and 32-bit ints. Compile errors fail; a kernel that cannot
-# run 32-bit binaries only skips the run.
+# The hot-path packages again without the amd64 assembly: as GOARCH=386
+# (32-bit ints) and, where qemu-aarch64-static is installed (.ci/run
+# installs it), as GOARCH=arm64 under user-mode emulation. Compile errors
+# fail; a machine that cannot run the binaries only skips the run.
 PORTABLE_PKGS := ./audit ./parser ./flbchunk ./esbulk ./flbout
 .PHONY: test-portable
-test-portable: ## the hot-path packages as GOARCH=386 (portable code, 32-bit ints)
+test-portable: ## the hot-path packages as GOARCH=386 and arm64 (qemu): the encoder's portable twin, 32-bit ints
 	CGO_ENABLED=0 GOARCH=386 $(GO) vet $(PORTABLE_PKGS)
-	@probe=$$(mktemp); trap 'rm -f $$probe' EXIT; \
-	CGO_ENABLED=0 GOARCH=386 $(GO) test -c -o $$probe ./audit; \
-	if $$probe -test.run '^$$' >/dev/null 2>&1; then \
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet $(PORTABLE_PKGS)
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
+	CGO_ENABLED=0 GOARCH=386 $(GO) test -c -o $$dir/probe ./audit; \
+	if $$dir/probe -test.run '^$$' >/dev/null 2>&1; then \
 	  echo "CGO_ENABLED=0 GOARCH=386 $(GO) test -count=1 $(PORTABLE_PKGS)"; \
 	  CGO_ENABLED=0 GOARCH=386 $(GO) test -count=1 $(PORTABLE_PKGS); \
-	else echo "test-portable: this kernel does not run 386 binaries; run skipped"; fi
+	else echo "test-portable: this kernel does not run 386 binaries; 386 run skipped"; fi; \
+	if command -v qemu-aarch64-static >/dev/null; then \
+	  for p in $(PORTABLE_PKGS); do \
+	    CGO_ENABLED=0 GOARCH=arm64 $(GO) test -c -o $$dir/arm64.test $$p; \
+	    (cd $$p && qemu-aarch64-static $$dir/arm64.test -test.count=1 >$$dir/log 2>&1) || { cat $$dir/log; exit 1; }; \
+	    echo "ok  $$p (arm64, qemu)"; \
+	  done; \
+	else echo "test-portable: no qemu-aarch64-static; arm64 run skipped"; fi
 
 .PHONY: fuzz-smoke
 # A run that only reports "context deadline exceeded" hit the go test -fuzz
