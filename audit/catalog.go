@@ -110,19 +110,11 @@ func messageSlot(msg string) int {
 	n := len(msg)
 	var w uint64
 	if n >= 8 {
-		w = le64(msg[:8]) ^ le64(msg[n-8:])<<1
+		w = load64(msg, 0) ^ load64(msg, n-8)<<1
 	} else {
-		for i := 0; i < n; i++ {
-			w |= uint64(msg[i]) << (8 * i)
-		}
+		w = packShort(msg)
 	}
 	return int(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 7))
-}
-
-func le64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // Lookup returns the audit event whose message is msg (matched exactly).

@@ -104,6 +104,16 @@ func slowPrefix(s string, i int) int {
 	return len(s)
 }
 
+// packShort packs a string shorter than eight bytes into a word, little
+// endian, zero above it.
+func packShort(s string) uint64 {
+	var w uint64
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	return w
+}
+
 func load32(s string, i int) uint32 {
 	_ = s[i+3]
 	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24

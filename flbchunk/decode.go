@@ -217,15 +217,6 @@ func (d *Decoder) fastPairs(c *cursor, n int) int {
 	return done
 }
 
-// view returns b[at:at+n] as a string sharing b's bytes, as cursor.str
-// does.
-func view(b []byte, at, n int) string {
-	if n == 0 {
-		return ""
-	}
-	return unsafe.String(&b[at], n)
-}
-
 // value decodes the value of key and appends the field (unless the value
 // means "absent").
 func (d *Decoder) value(c *cursor, key string) bool {

@@ -589,9 +589,7 @@ func recentSlot(raw string) int {
 	if n >= 8 {
 		w = load64(raw, 0) ^ bits.RotateLeft64(load64(raw, n-8), 29)
 	} else {
-		for i := 0; i < n; i++ {
-			w |= uint64(raw[i]) << (8 * i)
-		}
+		w = packShort(raw)
 	}
 	return int(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 6))
 }
@@ -707,9 +705,7 @@ func nameInfo(name string) (bit uint, plain bool) {
 		w = uint64(load32(name, 0)) | uint64(load32(name, n-4))<<32
 		m = specialBytes(w)
 	default:
-		for i := 0; i < n; i++ {
-			w |= uint64(name[i]) << (8 * i)
-		}
+		w = packShort(name)
 		m = specialBytes(w | 0x6161616161616161<<(8*n)) // padded with clean 'a'
 	}
 	return uint(((w ^ uint64(n)) * 0x9e3779b97f4a7c15) >> (64 - 10)), m == 0
@@ -728,6 +724,16 @@ func load64(s string, i int) uint64 {
 	_ = s[i+7]
 	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// packShort packs a string shorter than eight bytes into a word, little
+// endian, zero above it.
+func packShort(s string) uint64 {
+	var w uint64
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	return w
 }
 
 func load32(s string, i int) uint32 {

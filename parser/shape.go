@@ -88,10 +88,7 @@ func shortWords(a string) (first, last uint64) {
 	if n := len(a); n >= 4 {
 		return uint64(load32(a, 0)), uint64(load32(a, n-4))
 	}
-	for i := 0; i < len(a); i++ {
-		first |= uint64(a[i]) << (8 * i)
-	}
-	return first, 0
+	return packShort(a), 0
 }
 
 // remember records e's names after the general path built e without
